@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CoreDNS, built from the Go module proxy with the plugin set in main.go, as a static binary in a FROM-scratch
+# image (the cluster DNS the k8s_cluster role deploys).
+set -euo pipefail
+version=$(go list -m -f '{{.Version}}' github.com/coredns/coredns)
+work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-${version}" \
+  -o "$work/coredns" .
+"$work/coredns" -version | grep -q "CoreDNS-${version#v}" || { echo "build.sh: coredns reports the wrong version" >&2; exit 1; }
+"$work/coredns" -plugins | grep -q 'dns.kubernetes' || { echo "build.sh: coredns lacks the kubernetes plugin" >&2; exit 1; }
+../pause/oci-image --out "$OUT/coredns.oci.tar" --tag "$version" --entrypoint '["/coredns"]' \
+  --user 65532 "$work/coredns:/coredns" >/dev/null
+echo "$version" >"$OUT/VERSION"
