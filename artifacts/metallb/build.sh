@@ -9,8 +9,8 @@ ldflags="-s -w -X go.universe.tf/metallb/internal/version.gitCommit=module -X go
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/" go.universe.tf/metallb/controller go.universe.tf/metallb/speaker
 ../pause/oci-image --out "$OUT/metallb-controller.oci.tar" --tag "$version" --entrypoint '["/controller"]' \
-  --user 65534 "$work/controller:/controller" "$src/LICENSE:/LICENSE:644" >/dev/null
+  --user 65534 "$work/controller:/controller" "$src/LICENSE:/LICENSE:644" >"$OUT/metallb-controller.oci.digest"
 ../pause/oci-image --out "$OUT/metallb-speaker.oci.tar" --tag "$version" --entrypoint '["/speaker"]' \
-  "$work/speaker:/speaker" "$src/LICENSE:/LICENSE:644" >/dev/null
+  "$work/speaker:/speaker" "$src/LICENSE:/LICENSE:644" >"$OUT/metallb-speaker.oci.digest"
 install -m 0644 "$src/config/manifests/metallb-native.yaml" "$OUT/metallb-native.yaml"
 echo "$version" >"$OUT/VERSION"
