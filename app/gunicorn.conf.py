@@ -1,6 +1,8 @@
 """gunicorn settings; every knob can be overridden from the environment.
 
-Defaults were chosen by measurement on 2 cores (bench/run, numbers in README.md).
+Defaults chosen by measurement on 2 cores with bench/run (README.md, "Benchmark"): gthread keeps Nginx's upstream
+connections alive and has the shortest tail; one worker per core avoids processes fighting over the cores; 16 threads
+per worker give /api/health (two network round trips) enough concurrency. sync and gevent stay selectable.
 """
 
 import os
@@ -33,9 +35,16 @@ bind = f"0.0.0.0:{_env_int('PORT', 5000)}"
 backlog = _env_int("GUNICORN_BACKLOG", 2048)
 
 worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread").strip()
-workers = _env_int("GUNICORN_WORKERS", 2 * _cores())
-threads = _env_int("GUNICORN_THREADS", 4)
+workers = _env_int("GUNICORN_WORKERS", _cores())
+threads = _env_int("GUNICORN_THREADS", 16)
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
+
+# One pooled PostgreSQL and Redis connection per thread, so that no request thread waits for a connection; the
+# pools keep them open (no churn). For gevent, whose concurrency is not bounded by threads, the app default (10)
+# applies. PostgreSQL must allow workers x DB_POOL_SIZE connections (plus migrations and admin).
+if worker_class == "gthread":
+    os.environ.setdefault("DB_POOL_SIZE", str(threads))
+    os.environ.setdefault("REDIS_POOL_SIZE", str(threads))
 
 timeout = _env_int("GUNICORN_TIMEOUT", 30)
 graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)

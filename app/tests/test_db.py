@@ -1,3 +1,5 @@
+import select
+
 import psycopg2
 import pytest
 
@@ -44,8 +46,12 @@ def test_a_connection_lost_mid_statement_is_dropped_with_the_idle_ones(db):
 
 def test_an_idle_connection_the_server_closed_is_never_handed_out(db, sql):
     db.run("test", select_one)
+    (idle,) = db._idle
     with sql.cursor() as cur:
         cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'webapp'")
+    # Termination is asynchronous: wait until the server's hang-up has reached the idle connection's socket.
+    readable, _, _ = select.select([idle.fileno()], [], [], 10)
+    assert readable
     assert db.run("test", select_one) == 1
     assert db.stats()["open"] == 1
 
