@@ -79,3 +79,19 @@ def test_create_app_without_settings_reads_the_environment(monkeypatch):
     monkeypatch.delenv("SECRET_KEY")
     with pytest.raises(config.ConfigError):
         create_app()
+
+
+def test_settings_can_come_from_files(tmp_path):
+    for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY"):
+        (tmp_path / name).write_text(GOOD[name] + "\n")
+    env = {f"{name}_FILE": str(tmp_path / name) for name in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    settings = config.load({**env, "DATABASE_URL": "postgresql://ignored@elsewhere/x"})
+    assert settings.database_url == GOOD["DATABASE_URL"]
+    assert settings.redis_url == GOOD["REDIS_URL"]
+    assert settings.secret_key == GOOD["SECRET_KEY"]
+
+
+def test_unreadable_setting_file_gives_one_line(tmp_path):
+    with pytest.raises(config.ConfigError) as caught:
+        config.load({**GOOD, "SECRET_KEY_FILE": str(tmp_path / "missing")})
+    assert str(caught.value) == "SECRET_KEY_FILE names a file that cannot be read (No such file or directory)"

@@ -39,6 +39,26 @@ class Settings:
     app_build: str = ""
 
 
+# Settings that may come from a file instead (NAME_FILE=/run/secrets/name): how Docker and Kubernetes hand secrets
+# to a container without putting them in its environment.
+FILE_SETTINGS = ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")
+
+
+def _with_files(env: Mapping[str, str]) -> dict[str, str]:
+    """Return env with every NAME_FILE of FILE_SETTINGS read into NAME (the file wins over NAME)."""
+    resolved = dict(env)
+    for name in FILE_SETTINGS:
+        path = env.get(f"{name}_FILE", "").strip()
+        if not path:
+            continue
+        try:
+            with open(path, encoding="utf-8") as handle:
+                resolved[name] = handle.read().strip()
+        except OSError as exc:
+            raise ConfigError(f"{name}_FILE names a file that cannot be read ({exc.strerror})") from None
+    return resolved
+
+
 def _required(env: Mapping[str, str], name: str, hint: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -93,7 +113,7 @@ def _number(env: Mapping[str, str], name: str, default, cast, low, high):
 
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raises ConfigError on the first problem."""
-    env = os.environ if env is None else env
+    env = _with_files(os.environ if env is None else env)
     database_url = _database_url(env)
     redis_url = _redis_url(env)
     secret_key = _required(env, "SECRET_KEY", f"a random string of at least {MIN_SECRET_KEY_LENGTH} characters")
