@@ -26,8 +26,8 @@ CORES = len(os.sched_getaffinity(0))
 DEFAULT_MATRIX = [
     f"sync-{2 * CORES + 1}=sync:{2 * CORES + 1}:1",
     f"gthread-{CORES}x4=gthread:{CORES}:4",
-    f"gthread-{2 * CORES}x4=gthread:{2 * CORES}:4",
-    f"gthread-{CORES}x16=gthread:{CORES}:16",
+    f"gthread-{CORES}x16=gthread:{CORES}:16",  # the default in gunicorn.conf.py
+    f"gthread-{2 * CORES}x8=gthread:{2 * CORES}:8",
     f"gevent-{CORES}=gevent:{CORES}:1",
     f"gevent-{2 * CORES}=gevent:{2 * CORES}:1",
 ]
