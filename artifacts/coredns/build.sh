@@ -7,7 +7,7 @@ work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-${version}" \
   -o "$work/coredns" .
 "$work/coredns" -version | grep -q "CoreDNS-${version#v}" || { echo "build.sh: coredns reports the wrong version" >&2; exit 1; }
-"$work/coredns" -plugins | grep -q 'dns.kubernetes' || { echo "build.sh: coredns lacks the kubernetes plugin" >&2; exit 1; }
+"$work/coredns" -plugins | grep -qE '^[[:space:]]*(dns\.)?kubernetes$' || { echo "build.sh: coredns lacks the kubernetes plugin" >&2; exit 1; }
 ../pause/oci-image --out "$OUT/coredns.oci.tar" --tag "$version" --entrypoint '["/coredns"]' \
   --user 65532 "$work/coredns:/coredns" >"$OUT/coredns.oci.digest"
 echo "$version" >"$OUT/VERSION"
