@@ -13,6 +13,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,6 +127,20 @@ def run_setting(name: str, spec: str, env: dict, args) -> list[dict]:
     return rows
 
 
+def summarise(rows: list[dict], rounds: int) -> None:
+    print(f"\n# medians over {rounds} rounds")
+    seen = []
+    for row in rows:
+        if (row["setting"], row["path"]) not in seen:
+            seen.append((row["setting"], row["path"]))
+    for setting, path in seen:
+        runs = [r for r in rows if r["setting"] == setting and r["path"] == path]
+        rps = statistics.median(r["rps"] for r in runs)
+        p99 = statistics.median(r["p99_ms"] for r in runs)
+        low, high = min(r["rps"] for r in runs), max(r["rps"] for r in runs)
+        print(f"{setting:<16} {path:<12} {rps:>9.0f} req/s ({low:.0f}-{high:.0f})   p99 {p99:>7.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
@@ -142,6 +157,13 @@ def main() -> int:
         action="append",
         metavar="NAME=CLASS:WORKERS:THREADS",
         help=f"a setting to measure; repeatable (default: {' '.join(DEFAULT_MATRIX)})",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure every setting this many times, interleaved, and summarise with medians "
+        "(use 3 or more on a machine shared with other work)",
     )
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
@@ -163,9 +185,12 @@ def main() -> int:
             f"access log {'on' if args.access_log else 'off'}; wrk shares the cores with the server"
         )
         rows = []
-        for item in args.config or DEFAULT_MATRIX:
-            name, _, spec = item.partition("=")
-            rows += run_setting(name, spec, env, args)
+        for _ in range(args.rounds):
+            for item in args.config or DEFAULT_MATRIX:
+                name, _, spec = item.partition("=")
+                rows += run_setting(name, spec, env, args)
+        if args.rounds > 1:
+            summarise(rows, args.rounds)
     finally:
         if services_dir:
             subprocess.run([str(APP_DIR / "scripts/test-services"), "down", services_dir], check=False)

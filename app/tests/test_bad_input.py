@@ -24,6 +24,7 @@ def post_raw(client, data, content_type="application/json"):
         ('{"name": "   "}', 422, "name must not be empty"),
         ('{"name": "' + "n" * 101 + '"}', 422, "name must be at most 100 characters"),
         ('{"name": "a\\u0000b"}', 422, "name must not contain NUL characters"),
+        ('{"name": "a\\ud800b"}', 422, "name must be valid Unicode text"),
         ('{"name": "x", "description": 5}', 422, "description must be a string"),
         ('{"name": "x", "description": "' + "d" * 1001 + '"}', 422, "description must be at most 1000 characters"),
         ('{"name": "x", "quantity": "3"}', 422, "quantity must be an integer"),
@@ -32,6 +33,8 @@ def post_raw(client, data, content_type="application/json"):
         ('{"name": "x", "quantity": -1}', 422, "quantity must be between 0 and 1000000"),
         ('{"name": "x", "quantity": 99999999999999999999}', 422, "quantity must be between 0 and 1000000"),
         ('{"name": "x", "id": 7}', 422, "unknown field(s): id"),
+        ("[" * 5000 + "]" * 5000, 400, "body is not valid JSON"),
+        ('{"name": "x", "quantity": ' + "9" * 5000 + "}", 400, "body is not valid JSON"),
     ],
 )
 def test_invalid_bodies_are_rejected_and_nothing_is_written(client, item_count, data, status, message):
@@ -82,7 +85,10 @@ def test_wrong_method_is_json_405_with_allow(client):
     assert "DELETE" in response.headers["Allow"]
 
 
-@pytest.mark.parametrize("query", ["limit=0", "limit=101", "limit=x", "offset=-1", "limit=1%20OR%201=1"])
+@pytest.mark.parametrize(
+    "query",
+    ["limit=0", "limit=101", "limit=x", "offset=-1", "limit=1%20OR%201=1", "limit=%C2%B2", "offset=" + "9" * 5000],
+)
 def test_bad_list_parameters_are_400(client, query):
     response = client.get(f"/api/items?{query}")
     assert response.status_code == 400

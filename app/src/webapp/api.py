@@ -102,7 +102,8 @@ def _query_int(name: str, default: int, low: int, high: int) -> int:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # isascii: str.isdigit() also accepts digits int() refuses, such as "²"; the length bounds int()'s work.
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not low <= int(raw) <= high:
         raise ValidationError(f"{name} must be an integer between {low} and {high}")
     return int(raw)
 
@@ -131,7 +132,7 @@ def create_item():
         return error_response(415, "Content-Type must be application/json")
     try:
         body = json.loads(request.get_data(cache=False))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return error_response(400, "body is not valid JSON")
     item = services().items.create(validate_new_item(body))
     response = jsonify(item)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import psycopg2
-import redis
 from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
@@ -36,15 +35,13 @@ def register(app: Flask) -> None:
             return response
         return render_template("error.html", status=status, name=exc.name, message=exc.description), status
 
+    # Connection refused, server gone, pool exhausted, statement timeout. (Redis errors never get here: every Redis
+    # use degrades to PostgreSQL or to "n/a" where it happens.)
     @app.errorhandler(psycopg2.OperationalError)
     def database_unavailable(exc: Exception):
-        log.error("database unavailable", extra={"error": str(exc).strip().splitlines()[0] if str(exc) else ""})
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        log.error("database unavailable", extra={"error": reason})
         return error_response(503, "database unavailable")
-
-    @app.errorhandler(redis.RedisError)
-    def cache_unavailable(exc: Exception):
-        log.error("cache unavailable", extra={"error": str(exc)})
-        return error_response(503, "cache unavailable")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -63,6 +63,11 @@ def _text(body: dict, field: str, limit: int, *, required: bool) -> str:
         raise ValidationError(f"{field} must be at most {limit} characters")
     if "\x00" in value:
         raise ValidationError(f"{field} must not contain NUL characters")
+    try:
+        # JSON can carry lone surrogates ("\ud800"), which have no UTF-8 form and would fail in the driver.
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(f"{field} must be valid Unicode text") from None
     return value
 
 
