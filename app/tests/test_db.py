@@ -1,3 +1,5 @@
+import os
+import resource
 import select
 
 import psycopg2
@@ -63,3 +65,26 @@ def test_a_failed_connect_frees_its_slot(settings, unused_port):
         with pytest.raises(psycopg2.OperationalError):
             database.run("test", select_one)
     assert database.stats()["open"] == 0
+
+
+def test_connections_with_high_descriptors_are_reused(settings, migrated):
+    # A busy worker holds many client sockets, so its database connections get descriptors above 1024, where
+    # select() cannot look: the idle check must still recognise a live connection instead of reconnecting each time.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        pytest.fail(f"this test needs RLIMIT_NOFILE >= 2048 (hard limit is {hard})")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    database = Database(settings.database_url, size=2, timeout=1, connect_timeout=2, statement_timeout_ms=1000)
+    try:
+        assert database.run("test", select_one) == 1
+        assert database._idle[0].fileno() > 1024
+        connection = database._idle[0]
+        for _ in range(5):
+            assert database.run("test", select_one) == 1
+        assert database._idle == [connection]
+    finally:
+        database.close()
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -31,13 +31,15 @@ class PoolTimeout(psycopg2.OperationalError):
 def _server_closed(conn) -> bool:
     """True when an idle connection's socket is readable: the server hung up (restart, terminated backend).
 
-    An idle connection receives nothing unasked, so this costs one non-blocking select() and no round trip.
+    An idle connection receives nothing unasked, so this costs one non-blocking poll() and no round trip. poll, not
+    select: a worker with many client connections has descriptors above select()'s limit of 1024.
     """
     try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
-    except (ValueError, OSError, psycopg2.InterfaceError):
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
+    except (OSError, psycopg2.InterfaceError):
         return True
-    return bool(readable)
 
 
 class Database:
