@@ -112,9 +112,7 @@ def test_image():
                 str(archive),
                 namespace="k8s-tests",
             )
-            ctr(
-                "images", "push", "--plain-http", f"{name}:{tag}", namespace="k8s-tests"
-            )
+            ctr("images", "push", "--plain-http", f"{name}:{tag}", namespace="k8s-tests")
         else:
             name = "k8s.invalid/tests/k8s-testapp"
             ctr("images", "import", "--base-name", name, str(archive))

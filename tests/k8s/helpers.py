@@ -15,12 +15,10 @@ def wait_for(predicate, timeout=180, interval=2, what="condition"):
             value = predicate()
             if value:
                 return value
-        except Exception as exc:  # noqa: BLE001 - transient API and network errors while waiting
+        except Exception as exc:  # transient API and network errors while waiting
             last_error = exc
         time.sleep(interval)
-    pytest.fail(
-        f"timed out after {timeout}s waiting for {what} (last error: {last_error})"
-    )
+    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
 
 
 def http_get(url, timeout=5):

@@ -15,21 +15,17 @@ APP_LABELS = {"app": "testapp"}
 
 
 def node_ready(node):
-    return any(
-        c.type == "Ready" and c.status == "True" for c in node.status.conditions or []
-    )
+    return any(c.type == "Ready" and c.status == "True" for c in node.status.conditions or [])
 
 
-def testapp_container(image, args=(), mounts=None):
+def app_container(image, args=(), mounts=None):
     return client.V1Container(
         name="testapp",
         image=image,
         image_pull_policy="IfNotPresent",
         args=list(args),
         ports=[client.V1ContainerPort(container_port=8080)],
-        readiness_probe=client.V1Probe(
-            http_get=client.V1HTTPGetAction(path="/", port=8080), period_seconds=2
-        ),
+        readiness_probe=client.V1Probe(http_get=client.V1HTTPGetAction(path="/", port=8080), period_seconds=2),
         volume_mounts=mounts,
     )
 
@@ -54,21 +50,13 @@ def deployment(apps, core, namespace, test_image):
             selector=client.V1LabelSelector(match_labels=APP_LABELS),
             template=client.V1PodTemplateSpec(
                 metadata=client.V1ObjectMeta(labels=APP_LABELS),
-                spec=client.V1PodSpec(containers=[testapp_container(test_image)]),
+                spec=client.V1PodSpec(containers=[app_container(test_image)]),
             ),
         ),
     )
     apps.create_namespaced_deployment(namespace, body)
     wait_for(
-        lambda: (
-            (
-                apps.read_namespaced_deployment(
-                    "testapp", namespace
-                ).status.available_replicas
-                or 0
-            )
-            >= 1
-        ),
+        lambda: (apps.read_namespaced_deployment("testapp", namespace).status.available_replicas or 0) >= 1,
         what="the test Deployment to become available",
     )
     return "testapp"
@@ -80,9 +68,7 @@ def test_every_node_is_ready_and_runs_the_built_version(core):
     for node in nodes:
         assert node_ready(node), f"node {node.metadata.name} is not Ready"
         assert node.status.node_info.kubelet_version == "v1.36.3"
-        assert node.status.node_info.container_runtime_version.startswith(
-            "containerd://2."
-        )
+        assert node.status.node_info.container_runtime_version.startswith("containerd://2.")
 
 
 def test_system_components_run(apps):
@@ -91,39 +77,25 @@ def test_system_components_run(apps):
         ("metallb-system", "controller"),
     ):
         status = apps.read_namespaced_deployment(name, namespace).status
-        assert (status.available_replicas or 0) >= 1, (
-            f"{namespace}/{name} is not available"
-        )
+        assert (status.available_replicas or 0) >= 1, f"{namespace}/{name} is not available"
     speaker = apps.read_namespaced_daemon_set("speaker", "metallb-system").status
     assert speaker.number_ready == speaker.desired_number_scheduled > 0
 
 
-def test_coredns_resolves_kubernetes_default_from_a_pod(
-    core, kube, namespace, deployment
-):
+def test_coredns_resolves_kubernetes_default_from_a_pod(core, namespace, deployment):
     api_ip = core.read_namespaced_service("kubernetes", "default").spec.cluster_ip
     pod = ready_pods(core, namespace, "app=testapp")[0].metadata.name
 
     def resolve():
         # Through the API server's pod proxy: the lookup runs in the pod, against the cluster DNS.
-        data = kube.call_api(
-            f"/api/v1/namespaces/{namespace}/pods/{pod}:8080/proxy/resolve",
-            "GET",
-            query_params=[("name", "kubernetes.default")],
-            auth_settings=["BearerToken"],
-            _preload_content=False,
-            _return_http_data_only=True,
-        )
-        return data.data.decode().split()
+        answer = core.connect_get_namespaced_pod_proxy_with_path(f"{pod}:8080", namespace, "resolve/kubernetes.default")
+        return answer.split()
 
-    assert wait_for(
-        resolve, timeout=60, what="kubernetes.default to resolve in a pod"
-    ) == [api_ip]
+    addresses = wait_for(resolve, timeout=60, what="kubernetes.default to resolve in a pod")
+    assert addresses == [api_ip]
 
 
-def test_deployment_is_reachable_through_clusterip_nodeport_and_loadbalancer(
-    core, kube, namespace, deployment
-):
+def test_deployment_is_reachable_through_clusterip_nodeport_and_loadbalancer(core, kube, namespace, deployment):
     services = {}
     for kind in ("ClusterIP", "NodePort", "LoadBalancer"):
         name = f"testapp-{kind.lower()}"
@@ -140,53 +112,26 @@ def test_deployment_is_reachable_through_clusterip_nodeport_and_loadbalancer(
         )
         services[kind] = name
 
-    cluster_ip = core.read_namespaced_service(
-        services["ClusterIP"], namespace
-    ).spec.cluster_ip
-    node_port = (
-        core.read_namespaced_service(services["NodePort"], namespace)
-        .spec.ports[0]
-        .node_port
-    )
-    node_ips = [
-        a.address
-        for n in core.list_node().items
-        for a in n.status.addresses
-        if a.type == "InternalIP"
-    ]
+    cluster_ip = core.read_namespaced_service(services["ClusterIP"], namespace).spec.cluster_ip
+    node_port = core.read_namespaced_service(services["NodePort"], namespace).spec.ports[0].node_port
+    node_ips = [a.address for n in core.list_node().items for a in n.status.addresses if a.type == "InternalIP"]
 
     def lb_ip():
-        ingress = core.read_namespaced_service(
-            services["LoadBalancer"], namespace
-        ).status.load_balancer.ingress
+        ingress = core.read_namespaced_service(services["LoadBalancer"], namespace).status.load_balancer.ingress
         return ingress[0].ip if ingress else None
 
-    address = wait_for(
-        lb_ip, timeout=120, what="MetalLB to assign a LoadBalancer address"
-    )
+    address = wait_for(lb_ip, timeout=120, what="MetalLB to assign a LoadBalancer address")
     pools = client.CustomObjectsApi(kube).list_namespaced_custom_object(
         "metallb.io", "v1beta1", "metallb-system", "ipaddresspools"
     )["items"]
-    networks = [
-        ipaddress.ip_network(a, strict=False)
-        for p in pools
-        for a in p["spec"]["addresses"]
-        if "/" in a
-    ]
-    assert any(ipaddress.ip_address(address) in net for net in networks), (
-        f"{address} is not in the pool {networks}"
-    )
+    networks = [ipaddress.ip_network(a, strict=False) for p in pools for a in p["spec"]["addresses"] if "/" in a]
+    assert any(ipaddress.ip_address(address) in net for net in networks), f"{address} is not in the pool {networks}"
 
-    urls = [f"http://{cluster_ip}/", f"http://{address}/"] + [
-        f"http://{ip}:{node_port}/" for ip in node_ips
-    ]
+    urls = [f"http://{cluster_ip}/", f"http://{address}/"] + [f"http://{ip}:{node_port}/" for ip in node_ips]
     for url in urls:
-        status, body = wait_for(
-            lambda url=url: http_get(url), timeout=60, what=f"{url} to answer"
-        )
-        assert status == 200 and body.startswith("hello from testapp-"), (
-            f"{url} answered {status} {body!r}"
-        )
+        status, body = wait_for(lambda url=url: http_get(url), timeout=60, what=f"{url} to answer")
+        assert status == 200, f"{url} answered {status}"
+        assert body.startswith("hello from testapp-"), f"{url} answered {body!r}"
 
 
 def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
@@ -194,14 +139,10 @@ def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
         metadata=client.V1ObjectMeta(name="data"),
         spec=client.V1PersistentVolumeClaimSpec(
             access_modes=["ReadWriteOnce"],
-            resources=client.V1VolumeResourceRequirements(
-                requests={"storage": "100Mi"}
-            ),
+            resources=client.V1VolumeResourceRequirements(requests={"storage": "100Mi"}),
         ),
     )
-    core.create_namespaced_persistent_volume_claim(
-        namespace, claim
-    )  # default StorageClass
+    core.create_namespaced_persistent_volume_claim(namespace, claim)  # default StorageClass
     labels = {"app": "stateful"}
     apps.create_namespaced_deployment(
         namespace,
@@ -215,21 +156,15 @@ def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
                     metadata=client.V1ObjectMeta(labels=labels),
                     spec=client.V1PodSpec(
                         containers=[
-                            testapp_container(
+                            app_container(
                                 test_image,
-                                mounts=[
-                                    client.V1VolumeMount(
-                                        name="data", mount_path="/data"
-                                    )
-                                ],
+                                mounts=[client.V1VolumeMount(name="data", mount_path="/data")],
                             )
                         ],
                         volumes=[
                             client.V1Volume(
                                 name="data",
-                                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(
-                                    claim_name="data"
-                                ),
+                                persistent_volume_claim=client.V1PersistentVolumeClaimVolumeSource(claim_name="data"),
                             )
                         ],
                     ),
@@ -242,9 +177,7 @@ def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
         lambda: ready_pods(core, namespace, "app=stateful"),
         what="the PVC pod to be ready",
     )[0]
-    volume = core.read_namespaced_persistent_volume_claim(
-        "data", namespace
-    ).spec.volume_name
+    volume = core.read_namespaced_persistent_volume_claim("data", namespace).spec.volume_name
     path = f"/data/{uuid.uuid4().hex}.txt"
     secret = uuid.uuid4().hex
     request = urllib.request.Request(
@@ -257,11 +190,7 @@ def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
 
     core.delete_namespaced_pod(first.metadata.name, namespace)
     second = wait_for(
-        lambda: [
-            p
-            for p in ready_pods(core, namespace, "app=stateful")
-            if p.metadata.uid != first.metadata.uid
-        ],
+        lambda: [p for p in ready_pods(core, namespace, "app=stateful") if p.metadata.uid != first.metadata.uid],
         what="a new PVC pod",
     )[0]
     assert http_get(f"http://{second.status.pod_ip}:8080/file?path={path}") == (
@@ -272,9 +201,7 @@ def test_pvc_data_survives_pod_deletion(apps, core, namespace, test_image):
     # Give the node-local volume back (its reclaim policy is Retain): delete the claim, then release the volume.
     apps.delete_namespaced_deployment("stateful", namespace)
     wait_for(
-        lambda: (
-            not core.list_namespaced_pod(namespace, label_selector="app=stateful").items
-        ),
+        lambda: not core.list_namespaced_pod(namespace, label_selector="app=stateful").items,
         what="the PVC pod to go",
     )
     core.delete_namespaced_persistent_volume_claim("data", namespace)
@@ -302,9 +229,7 @@ def kubelet_pids():
     return pids
 
 
-def test_cluster_recovers_after_the_kubelet_is_killed(
-    apps, core, namespace, deployment
-):
+def test_cluster_recovers_after_the_kubelet_is_killed(apps, core, namespace, deployment):
     pids = kubelet_pids()
     assert len(pids) == 1, f"expected one kubelet on this node, found {pids}"
     os.kill(pids[0], signal.SIGKILL)
@@ -319,9 +244,7 @@ def test_cluster_recovers_after_the_kubelet_is_killed(
     )
 
     # The restarted kubelet runs new pods and keeps the old one.
-    apps.patch_namespaced_deployment_scale(
-        deployment, namespace, {"spec": {"replicas": 2}}
-    )
+    apps.patch_namespaced_deployment_scale(deployment, namespace, {"spec": {"replicas": 2}})
     wait_for(
         lambda: len(ready_pods(core, namespace, "app=testapp")) == 2,
         what="two ready test pods after restart",

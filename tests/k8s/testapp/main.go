@@ -1,7 +1,7 @@
 // Command testapp is the small HTTP service the Kubernetes tests deploy as a locally built image.
 //
 //	GET  /                 "hello from <hostname>"
-//	GET  /resolve?name=N   the addresses N resolves to, one a line (Go's resolver, so the pod's resolv.conf)
+//	GET  /resolve/N        the addresses N resolves to, one a line (Go's resolver, so the pod's resolv.conf)
 //	PUT  /file?path=P      writes the request body to P (under -data only)
 //	GET  /file?path=P      returns the content of P (under -data only)
 package main
@@ -27,8 +27,8 @@ func main() {
 	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "hello from %s\n", host)
 	})
-	http.HandleFunc("/resolve", func(w http.ResponseWriter, r *http.Request) {
-		addrs, err := net.DefaultResolver.LookupHost(r.Context(), r.URL.Query().Get("name"))
+	http.HandleFunc("/resolve/", func(w http.ResponseWriter, r *http.Request) {
+		addrs, err := net.DefaultResolver.LookupHost(r.Context(), strings.TrimPrefix(r.URL.Path, "/resolve/"))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadGateway)
 			return
