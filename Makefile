@@ -15,7 +15,7 @@ INVENTORY ?= inventories/local
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify engine test-images lint test test-app test-molecule
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-molecule
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTOR
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml
+
+bench: ## Benchmark the deployed stack (req/s, p99) from loopback; prints a table.
+	bench/stack.py
 
 engine: venv ## Ensure this machine runs a Docker engine (the project's own docker role installs one).
 	@docker info >/dev/null 2>&1 && echo "Docker engine: running" || ansible-playbook -i inventories/local playbooks/provision.yml
