@@ -211,14 +211,33 @@ def verify_load_result(output, tool):
 _LOOPBACK = re.compile(r"^(127\.|::1$|::ffff:127\.)")
 
 
-def verify_socket(entry, protocol):
-    """A listening socket of listen_ports_facts as text: address:port/protocol (process pid)."""
-    address = entry.get("address", "")
-    address = f"[{address}]" if ":" in address else address
-    process = entry.get("name") or "unknown"
-    pid = entry.get("pid")
-    owner = f"{process} {pid}" if pid and process != "unknown" else "process not visible"
-    return f"{address}:{entry.get('port')}/{protocol} ({owner})"
+def verify_listeners(output):
+    """Listening sockets from `ss --no-header --listening --tcp --udp --numeric --processes`.
+
+    Each is protocol, address, port, process (empty when ss cannot see the owner) and a text for the report.
+    """
+    listeners = []
+    for line in output.splitlines():
+        cells = line.split(None, 6)
+        if len(cells) < 5 or cells[0] not in ("tcp", "udp"):
+            continue
+        match = re.match(r"^\[?(.*?)\]?(?:%\S+)?:(\d+|\*)$", cells[4])
+        if not match or match.group(2) == "*":
+            continue
+        address, port = match.group(1), int(match.group(2))
+        owners = re.findall(r'\("([^"]+)",pid=(\d+)', cells[6] if len(cells) > 6 else "")
+        process = ", ".join(sorted({f"{name} {pid}" for name, pid in owners})) or "owner not visible"
+        shown = f"[{address}]" if ":" in address else address
+        listeners.append(
+            {
+                "protocol": cells[0],
+                "address": address,
+                "port": port,
+                "process": process,
+                "text": f"{shown}:{port}/{cells[0]} ({process})",
+            }
+        )
+    return listeners
 
 
 def verify_published_ports(container):
@@ -238,7 +257,10 @@ def verify_published_ports(container):
 def verify_trivy_counts(output, severities=("CRITICAL", "HIGH")):
     """Counts by severity of trivy's JSON report (vulnerabilities, failed misconfigurations, secrets), and the IDs
     of the critical vulnerabilities, the secrets and the misconfigurations of the gating `severities`."""
-    report = json.loads(output)
+    try:
+        report = json.loads(output)
+    except ValueError:
+        return {}
     counts = {kind: dict.fromkeys(("UNKNOWN", "LOW", "MEDIUM", "HIGH", "CRITICAL"), 0) for kind in _TRIVY_KINDS}
     ids = {kind: [] for kind in _TRIVY_KINDS}
     files = 0
@@ -339,7 +361,8 @@ def verify_table(checks, width=58):
         status = check["status"].upper()
         if check["status"] in ("unavailable", "skipped", "error") and check.get("detail"):
             status = f"{status}: {check['detail']}"
-        value = _show(check.get("display", check.get("value")), check.get("unit", ""))
+        shown = check.get("display")
+        value = _show(check.get("value") if shown is None else shown, check.get("unit", ""))
         rows.append((check["name"], value, threshold, status))
 
     def cut(text):
@@ -364,9 +387,9 @@ class FilterModule:
             "verify_days_until": verify_days_until,
             "verify_evaluate": verify_evaluate,
             "verify_failed": verify_failed,
+            "verify_listeners": verify_listeners,
             "verify_load_result": verify_load_result,
             "verify_published_ports": verify_published_ports,
-            "verify_socket": verify_socket,
             "verify_trivy_counts": verify_trivy_counts,
             "verify_table": verify_table,
             "verify_tls_session": verify_tls_session,
