@@ -15,7 +15,7 @@ INVENTORY ?= inventories/local
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-molecule
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-stack test-molecule
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -57,7 +57,10 @@ lint: venv ## yamllint, ansible-lint (production profile), ruff.
 test-app: engine ## App tests against real PostgreSQL and Redis (ruff, pytest, coverage >= 90 %).
 	app/scripts/test
 
-MOLECULE_SCENARIOS ?= docker
+test-stack: venv ## Acceptance tests of the stack deployed on this machine by `make deploy`.
+	pytest -q tests/stack
+
+MOLECULE_SCENARIOS ?= docker e2e
 test-molecule: test-images ## Run the Molecule scenarios (MOLECULE_SCENARIOS="docker ...").
 	@for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; molecule test -s $$s || exit 1; \
