@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -108,8 +108,8 @@ def listeners():
 @dataclass
 class Run:
     rc: int
-    output: str
-    report: dict
+    output: str = field(repr=False)
+    report: dict = field(repr=False)
 
     @property
     def failed(self):

@@ -73,7 +73,8 @@ def _stack_snapshot():
 
 def test_check_mode_changes_nothing(verify):
     before = _stack_snapshot()
-    run = verify("--check")
+    # The gate's verdict is the other tests' business: here the run must only finish and change nothing.
+    run = verify("--check", extra={"verify_fail_on_breach": False})
     assert run.rc == 0, run.explain()
     assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s", run.output), run.explain()
     assert run.report["check_mode"] is True
