@@ -86,11 +86,20 @@ def https_status(path):
         return exc.code
 
 
+def of_service(compose_service, service):
+    """Whether a compose service is `service` or one of its variants (the app's colours flask-blue, flask-green)."""
+    return compose_service == service or compose_service.startswith(f"{service}-")
+
+
 def stack_healthy():
     state = services_state()
-    return all(state.get(s, ("", ""))[0] == "running" and state[s][1] in ("healthy", "") for s in SERVICES) and (
-        https_status("/api/health") == 200
-    )
+    for service in SERVICES:
+        running = [
+            health for name, (status, health) in state.items() if of_service(name, service) and status == "running"
+        ]
+        if not running or any(health not in ("healthy", "") for health in running):
+            return False
+    return https_status("/api/health") == 200
 
 
 def listeners():

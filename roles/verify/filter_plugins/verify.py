@@ -99,8 +99,37 @@ def verify_certificate(output, now):
     }
 
 
-def verify_units(containers, now):
+def verify_docker_stats(output):
+    """Per container (12-character id): mean CPU percent, peak memory percent and the last memory usage of the
+    samples `docker stats --format '{{ json . }}'` printed (terminal control sequences are dropped)."""
+    samples = {}
+    for raw in re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "\n", output).splitlines():
+        line = raw.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            sample = json.loads(line)
+            cpu = float(sample["CPUPerc"].rstrip("%"))
+            memory = float(sample["MemPerc"].rstrip("%"))
+        except (ValueError, KeyError):
+            continue
+        samples.setdefault(sample["ID"][:12], []).append((cpu, memory, sample.get("MemUsage", "")))
+    return {
+        container: {
+            "cpu": round(sum(s[0] for s in rows) / len(rows), 2),
+            "memory": max(s[1] for s in rows),
+            "memory_usage": rows[-1][2],
+            "samples": len(rows),
+        }
+        for container, rows in samples.items()
+    }
+
+
+def verify_units(containers, now, services=()):
     """One flat summary per container of `docker inspect`, with the figures the availability checks need.
+
+    `role` is the entry of `services` the compose service belongs to: the service itself, or one of its variants
+    named <service>-<variant> (the blue/green colours flask-blue and flask-green are both `flask`).
 
     A failure is a restart made by Docker's restart policy (RestartCount); a stop by an operator or a redeploy is
     not one. MTBF is the container's age divided by its failures; the last repair time is the gap between the end
@@ -126,9 +155,12 @@ def verify_units(containers, now):
         if not cpu_limit and host.get("CpuQuota", 0) > 0 and host.get("CpuPeriod"):
             cpu_limit = host["CpuQuota"] / host["CpuPeriod"]
         name = container.get("Name", "").lstrip("/")
+        service = labels.get("com.docker.compose.service", name)
+        role = next((s for s in services if service == s or service.startswith(f"{s}-")), service)
         units.append(
             {
-                "service": labels.get("com.docker.compose.service", name),
+                "service": service,
+                "role": role,
                 "number": labels.get("com.docker.compose.container-number", "1"),
                 "name": name,
                 "id": container.get("Id", "")[:12],
@@ -385,6 +417,7 @@ class FilterModule:
             "verify_certificate": verify_certificate,
             "verify_cpu_busy": verify_cpu_busy,
             "verify_days_until": verify_days_until,
+            "verify_docker_stats": verify_docker_stats,
             "verify_evaluate": verify_evaluate,
             "verify_failed": verify_failed,
             "verify_listeners": verify_listeners,
