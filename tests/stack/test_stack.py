@@ -13,34 +13,7 @@ from pathlib import Path
 
 import pytest
 import requests
-
-ROOT = Path(__file__).resolve().parents[2]
-STACK_DIR = "/opt/iac/stack"
-CA = f"{STACK_DIR}/tls/ca.crt"
-BASE = "https://localhost"
-
-
-def compose(*args: str) -> str:
-    return subprocess.run(
-        ["docker", "compose", "--project-directory", STACK_DIR, *args], check=True, capture_output=True, text=True
-    ).stdout
-
-
-def get(path: str, **kwargs) -> requests.Response:
-    return requests.get(f"{BASE}{path}", verify=CA, timeout=10, **kwargs)
-
-
-def run_site() -> str:
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/ansible-playbook"), "site.yml"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env={"PATH": f"{ROOT / '.venv/bin'}:/usr/sbin:/usr/bin:/sbin:/bin", "ANSIBLE_FORCE_COLOR": "0"},
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    return result.stdout
+from stackctl import BASE, CA, STACK_DIR, compose, get, run_site
 
 
 def test_readiness_through_nginx_tls_reports_database_and_cache_ok():
@@ -88,7 +61,8 @@ def test_tls_1_2_is_accepted_and_tls_1_1_refused():
 
 def test_four_services_run_healthy():
     services = [json.loads(line) for line in compose("ps", "--format", "json").splitlines() if line.strip()]
-    assert sorted(s["Service"] for s in services) == ["flask", "nginx", "postgres", "redis"]
+    color = json.loads((Path(STACK_DIR) / "release.json").read_text())["color"]
+    assert sorted(s["Service"] for s in services) == [f"flask-{color}", "nginx", "postgres", "redis"]
     assert all(s["Health"] == "healthy" for s in services), services
 
 
