@@ -4,7 +4,10 @@
 # image names. Everything comes from the go.universe.tf/metallb module pinned in go.mod.
 set -euo pipefail
 version=$(go list -m -f '{{.Version}}' go.universe.tf/metallb)
+# `go list -m` names the module's directory only once it is in the module cache: download it first.
+go mod download go.universe.tf/metallb
 src=$(go list -m -f '{{.Dir}}' go.universe.tf/metallb)
+[ -f "$src/config/manifests/metallb-native.yaml" ] || { echo "build.sh: no MetalLB source in '$src'" >&2; exit 1; }
 ldflags="-s -w -X go.universe.tf/metallb/internal/version.gitCommit=module -X go.universe.tf/metallb/internal/version.gitBranch=${version}"
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$work/" go.universe.tf/metallb/controller go.universe.tf/metallb/speaker
