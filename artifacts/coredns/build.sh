@@ -4,7 +4,8 @@
 set -euo pipefail
 version=$(go list -m -f '{{.Version}}' github.com/coredns/coredns)
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-${version}" \
+# -buildvcs=false: the recipe lives in the project's git checkout; stamping its commit would make every build differ.
+CGO_ENABLED=0 go build -trimpath -buildvcs=false -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=module-${version}" \
   -o "$work/coredns" .
 "$work/coredns" -version | grep -q "CoreDNS-${version#v}" || { echo "build.sh: coredns reports the wrong version" >&2; exit 1; }
 "$work/coredns" -plugins | grep -qE '^[[:space:]]*(dns\.)?kubernetes$' || { echo "build.sh: coredns lacks the kubernetes plugin" >&2; exit 1; }
