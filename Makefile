@@ -13,9 +13,11 @@ export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
 INVENTORY ?= inventories/local
 PLAYBOOK := ansible-playbook -i $(INVENTORY)
+PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-stack test-molecule
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-stack test-verify test-molecule \
+	k8s-artifacts k8s test-k8s
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -59,6 +61,24 @@ test-app: engine ## App tests against real PostgreSQL and Redis (ruff, pytest, c
 
 test-stack: venv ## Acceptance tests of the stack deployed on this machine by `make deploy`.
 	pytest -q tests/stack
+
+test-verify: venv ## The verify playbook against the deployed stack: healthy passes, each broken case fails naming its check.
+	pytest -v -p no:cacheprovider tests/verify
+
+K8S_INVENTORY ?= inventories/local-k8s
+k8s-artifacts: ## Build the Kubernetes artifacts from the Go module proxy (cached by recipe).
+	artifacts/build kubernetes etcd containerd cni pause coredns metallb
+
+k8s: venv k8s-artifacts ## A single-node Kubernetes cluster on this machine (K8S_INVENTORY=... for VMs).
+	$(PLAYBOOK_K8S) playbooks/kubernetes.yml
+
+test-k8s: k8s ## Cluster end-to-end: a second run changes nothing, check mode changes nothing, tests/k8s.
+	@mkdir -p .cache
+	$(PLAYBOOK_K8S) playbooks/kubernetes.yml | tee .cache/k8s-second-run.log
+	! grep -E ' changed=[1-9]| failed=[1-9]' .cache/k8s-second-run.log
+	$(PLAYBOOK_K8S) playbooks/kubernetes.yml --check --diff | tee .cache/k8s-check-run.log | tail -n 3
+	! grep -E ' changed=[1-9]| failed=[1-9]' .cache/k8s-check-run.log
+	pytest tests/k8s
 
 MOLECULE_SCENARIOS ?= docker e2e
 test-molecule: test-images ## Run the Molecule scenarios (MOLECULE_SCENARIOS="docker ...").
