@@ -30,8 +30,11 @@ def ensure_tools() -> None:
 
 
 def app_address(project_dir: str, network: str) -> str:
+    """The address of the live app container (the colour release.json names) in the project network."""
+    with open(f"{project_dir}/release.json", encoding="utf-8") as handle:
+        service = f"flask-{json.load(handle)['color']}"
     cid = subprocess.run(
-        ["docker", "compose", "--project-directory", project_dir, "ps", "-q", "flask"],
+        ["docker", "compose", "--project-directory", project_dir, "ps", "-q", service],
         check=True,
         capture_output=True,
         text=True,
