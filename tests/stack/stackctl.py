@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -23,6 +24,11 @@ def get(path: str, **kwargs) -> requests.Response:
     return requests.get(f"{BASE}{path}", verify=CA, timeout=10, **kwargs)
 
 
+def ansible_env() -> dict[str, str]:
+    """The caller's environment (HOME, ARTIFACTS_DIR, PATH to go, ...) with the project's venv first on PATH."""
+    return {**os.environ, "PATH": f"{ROOT / '.venv/bin'}:{os.environ['PATH']}", "ANSIBLE_FORCE_COLOR": "0"}
+
+
 def run_site() -> str:
     result = subprocess.run(
         [str(ROOT / ".venv/bin/ansible-playbook"), "site.yml"],
@@ -30,7 +36,7 @@ def run_site() -> str:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        env={"PATH": f"{ROOT / '.venv/bin'}:/usr/sbin:/usr/bin:/sbin:/bin", "ANSIBLE_FORCE_COLOR": "0"},
+        env=ansible_env(),
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     return result.stdout

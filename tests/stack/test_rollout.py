@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
-from stackctl import BASE, CA, ROOT, STACK_DIR, compose
+from stackctl import BASE, CA, ROOT, STACK_DIR, ansible_env, compose
 from urllib3.util.retry import Retry
 
 RELEASE = Path(STACK_DIR) / "release.json"
@@ -41,7 +41,7 @@ def deploy(images: dict, *extra: str) -> subprocess.CompletedProcess:
         check=False,
         capture_output=True,
         text=True,
-        env={"PATH": f"{ROOT / '.venv/bin'}:/usr/sbin:/usr/bin:/sbin:/bin", "ANSIBLE_FORCE_COLOR": "0"},
+        env=ansible_env(),
     )
 
 

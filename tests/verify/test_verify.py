@@ -43,7 +43,11 @@ def test_healthy_stack_passes_every_gate(verify):
             assert check["value"] is None
         else:
             assert check["status"] == "pass", check
-            assert check["value"] is not None, check
+            if check["name"].endswith(("_mtbf", "_mttr")) and check["value"] is None:
+                # No restart was observed: MTBF/MTTR have no value, and the report says so instead of inventing one.
+                assert check["display"].startswith(("no failure in", "nothing to repair")), check
+            else:
+                assert check["value"] is not None, check
     names = {c["name"] for c in report["checks"]}
     for service in SERVICES:
         assert any(re.match(rf"availability\.{service}(-\w+)?_state$", n) for n in names), service
