@@ -16,7 +16,7 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-stack test-verify test-molecule \
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-deploy test-stack test-verify test-molecule \
 	k8s-artifacts k8s test-k8s
 
 help: ## Show the targets.
@@ -36,7 +36,10 @@ lock: ## Re-pin requirements.txt from requirements.in.
 	rm -rf /tmp/iac-lock
 
 deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTORY=inventories/<env> for VMs).
-	$(PLAYBOOK) site.yml
+	$(PLAYBOOK) site.yml $(DEPLOY_ARGS)
+
+test-deploy: ## README command 1 as the tests run it: speed gates opened (tests/speed-gates-open.yml).
+	$(MAKE) --no-print-directory deploy DEPLOY_ARGS=-e@tests/speed-gates-open.yml
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml

@@ -36,13 +36,7 @@ STACK_DIR = Path(APP["app_stack_dir"])
 HTTPS_PORT = APP["app_https_port"]
 SERVICES = ("nginx", "flask", "postgres", "redis")
 # Thresholds the tests use for what depends on this machine's speed and load (see the module docstring).
-RELAXED = {
-    "slo_throughput_rps": 1,
-    "slo_latency_p95_ms": 60000,
-    "slo_latency_p99_ms": 60000,
-    "slo_cpu_percent": 101,
-    "slo_memory_percent": 101,
-}
+RELAXED = yaml.safe_load((ROOT / "tests" / "speed-gates-open.yml").read_text())
 
 
 def compose(*args, check=True):
