@@ -21,6 +21,11 @@ from webapp.db import Database
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "webapp:items:generation"
+# A cached read in one round trip: the current generation and the entry stored under it, as [generation, value].
+READ_CURRENT = """
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {generation, redis.call('GET', 'webapp:items:' .. generation .. ':' .. ARGV[1])}
+"""
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
 QUANTITY_MAX = 1_000_000
@@ -131,9 +136,8 @@ class ItemStore:
         """Return (value, "HIT" | "MISS" | "BYPASS"); misses are stored, None (not found) is not."""
         client = self.cache.client
         try:
-            generation = int(client.get(GENERATION_KEY) or 0)
-            key = f"webapp:items:{generation}:{suffix}"
-            raw = client.get(key)
+            generation, raw = client.register_script(READ_CURRENT)(keys=[GENERATION_KEY], args=[suffix])
+            key = f"webapp:items:{int(generation)}:{suffix}"
         except redis.RedisError as exc:
             metrics.CACHE_ERRORS.labels("read").inc()
             log.warning("item cache unavailable, reading from the database", extra={"error": type(exc).__name__})
