@@ -17,7 +17,7 @@ PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-deploy test-stack test-verify test-molecule \
-	k8s-artifacts k8s test-k8s
+	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -82,6 +82,12 @@ test-k8s: k8s ## Cluster end-to-end: a second run changes nothing, check mode ch
 	$(PLAYBOOK_K8S) playbooks/kubernetes.yml --check --diff | tee .cache/k8s-check-run.log | tail -n 3
 	! grep -E ' changed=[1-9]| failed=[1-9]' .cache/k8s-check-run.log
 	pytest tests/k8s
+
+app-k8s: k8s ## The application on that cluster (playbooks/app_k8s.yml: images, manifests, health-gated rollout).
+	$(PLAYBOOK_K8S) playbooks/app_k8s.yml
+
+test-app-k8s: venv ## The application on the cluster of `make k8s`: tests/app_k8s (deploy, services, rollout, rollback, bad input).
+	pytest tests/app_k8s
 
 MOLECULE_SCENARIOS ?= docker e2e
 test-molecule: test-images ## Run the Molecule scenarios (MOLECULE_SCENARIOS="docker ...").

@@ -190,6 +190,39 @@ def test_a_check_run_changes_nothing(deployed):
     assert run.changed == 0, run.tail()
 
 
+def test_a_new_app_image_rolls_out_without_a_failed_request(core, apps, flask_url, nginx_address, ca_file):
+    good = apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image
+    old_pods = {p.metadata.name for p in ready_pods(core, NAMESPACE, "flask")}
+    # The same image under another name: a new pod template, so a real rolling update of every replica.
+    new = f"{REGISTRY['registry_address']}/tests/app-next:{uuid.uuid4().hex[:12]}"
+    subprocess.run(["docker", "tag", good, new], check=True)
+    subprocess.run(["docker", "push", "--quiet", new], check=True, capture_output=True)
+    subprocess.run(["docker", "rmi", new], check=True, capture_output=True)
+
+    probers = [Prober(flask_url), Prober(f"https://{nginx_address}", verify=ca_file)]
+    for prober in probers:
+        prober.start()
+    try:
+        run = run_playbook(
+            "new-image", "-e", json.dumps({"app_k8s_images": {"app": new}, "app_k8s_build_images": False})
+        )
+    finally:
+        for prober in probers:
+            prober.stop.set()
+            prober.join()
+
+    assert run.returncode == 0, run.tail()
+    ready = ready_pods(core, NAMESPACE, "flask")
+    assert len(ready) == WORKLOADS["flask"]
+    assert all(p.spec.containers[0].image == new for p in ready)
+    assert not old_pods & {p.metadata.name for p in ready}
+    for prober in probers:
+        assert prober.total > 50, prober.base_url
+        assert prober.failures == [], (
+            f"{prober.base_url}: {len(prober.failures)} of {prober.total} requests failed: {prober.failures[:10]}"
+        )
+
+
 def build_broken_image(good: str) -> str:
     """The app image with a command that exits at once: its pods can never become ready."""
     broken = f"{REGISTRY['registry_address']}/tests/app-broken:{good.rsplit(':', 1)[1]}"
@@ -203,11 +236,13 @@ def build_broken_image(good: str) -> str:
 
 
 class Prober(threading.Thread):
-    """Requests /api/health through flask-service over and over, counting the answers that are not 200."""
+    """Requests /api/health over and over (keep-alive, like a client of the service), counting the answers that are
+    not 200."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, verify=True):
         super().__init__(daemon=True)
         self.base_url = base_url
+        self.verify = verify
         self.stop = threading.Event()
         self.total = 0
         self.failures: list[str] = []
@@ -216,7 +251,7 @@ class Prober(threading.Thread):
         session = requests.Session()
         while not self.stop.is_set():
             try:
-                status = session.get(f"{self.base_url}/api/health", timeout=5).status_code
+                status = session.get(f"{self.base_url}/api/health", timeout=5, verify=self.verify).status_code
                 if status != 200:
                     self.failures.append(str(status))
             except requests.RequestException as exc:
