@@ -1,28 +1,11 @@
-"""Polling, HTTP and pod helpers of the app_k8s tests."""
+"""HTTP and pod helpers of the app_k8s tests."""
 
 from __future__ import annotations
 
 import ipaddress
-import time
 
-import pytest
 import requests
 from kubernetes.stream import stream
-
-
-def wait_for(predicate, timeout=180, interval=2, what="condition"):
-    """Poll predicate() until it returns a truthy value; fail naming `what` after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last_error = None
-    while time.monotonic() < deadline:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except Exception as exc:  # transient API and network errors while waiting
-            last_error = exc
-        time.sleep(interval)
-    pytest.fail(f"timed out after {timeout}s waiting for {what} (last error: {last_error!r})")
 
 
 def service_address(core, namespace, name):

@@ -27,9 +27,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from app_k8s_helpers import wait_for
-from kubernetes import client, config
 from kubernetes.client.rest import ApiException
+
+# The cluster tests' helpers and API-client fixtures serve these tests too.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "k8s"))
+from kube_helpers import apps, core, kube, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 PLAYBOOK = "playbooks/app_k8s.yml"
@@ -100,22 +102,6 @@ def converged_run(name: str, sources: str) -> Run:
     if run.returncode == 0 and run.changed and image_sources() != sources:
         run = run_playbook(f"{name}-after-new-sources")
     return run
-
-
-@pytest.fixture(scope="session")
-def kube():
-    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-    return client.ApiClient()
-
-
-@pytest.fixture(scope="session")
-def core(kube):
-    return client.CoreV1Api(kube)
-
-
-@pytest.fixture(scope="session")
-def apps(kube):
-    return client.AppsV1Api(kube)
 
 
 def teardown(core):

@@ -25,9 +25,9 @@ from app_k8s_helpers import (
     pods,
     ready_pods,
     service_address,
-    wait_for,
 )
 from conftest import K8S, NAMESPACE, REGISTRY, SERVICES, converged_run, image_sources, run_playbook, secret_values
+from kube_helpers import wait_for
 
 WORKLOADS = {"flask": 2, "postgres": 1, "redis": 1, "nginx": 2}
 
@@ -200,16 +200,7 @@ def test_a_new_app_image_rolls_out_without_a_failed_request(core, apps, flask_ur
     subprocess.run(["docker", "rmi", new], check=True, capture_output=True)
 
     probers = [Prober(flask_url), Prober(f"https://{nginx_address}", verify=ca_file)]
-    for prober in probers:
-        prober.start()
-    try:
-        run = run_playbook(
-            "new-image", "-e", json.dumps({"app_k8s_images": {"app": new}, "app_k8s_build_images": False})
-        )
-    finally:
-        for prober in probers:
-            prober.stop.set()
-            prober.join()
+    run = roll_out_under_probes("new-image", new, probers)
 
     assert run.returncode == 0, run.tail()
     ready = ready_pods(core, NAMESPACE, "flask")
@@ -260,24 +251,27 @@ class Prober(threading.Thread):
             time.sleep(0.1)
 
 
+def roll_out_under_probes(name, image, probers, **settings):
+    """Run the playbook with `image` as the app image (nothing built) while the probers request /api/health."""
+    for prober in probers:
+        prober.start()
+    try:
+        return run_playbook(
+            name, "-e", json.dumps({"app_k8s_images": {"app": image}, "app_k8s_build_images": False, **settings})
+        )
+    finally:
+        for prober in probers:
+            prober.stop.set()
+            prober.join()
+
+
 def test_a_broken_image_fails_the_play_while_the_old_pods_keep_serving(core, apps, flask_url):
     good = apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image
     old_pods = {p.metadata.name for p in ready_pods(core, NAMESPACE, "flask")}
     broken = build_broken_image(good)
 
     prober = Prober(flask_url)
-    prober.start()
-    try:
-        run = run_playbook(
-            "broken-image",
-            "-e",
-            json.dumps(
-                {"app_k8s_images": {"app": broken}, "app_k8s_build_images": False, "app_k8s_rollout_timeout": 60}
-            ),
-        )
-    finally:
-        prober.stop.set()
-        prober.join()
+    run = roll_out_under_probes("broken-image", broken, [prober], app_k8s_rollout_timeout=60)
 
     assert run.returncode != 0, run.tail()
     assert f"Deployment {NAMESPACE}/flask did not roll out" in run.output, run.tail()
@@ -304,18 +298,7 @@ def test_an_image_that_does_not_exist_fails_the_play_and_is_rolled_back(core, ap
     good = apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image
     missing = f"{REGISTRY['registry_address']}/tests/app-missing:{uuid.uuid4().hex[:12]}"
     prober = Prober(flask_url)
-    prober.start()
-    try:
-        run = run_playbook(
-            "missing-image",
-            "-e",
-            json.dumps(
-                {"app_k8s_images": {"app": missing}, "app_k8s_build_images": False, "app_k8s_rollout_timeout": 30}
-            ),
-        )
-    finally:
-        prober.stop.set()
-        prober.join()
+    run = roll_out_under_probes("missing-image", missing, [prober], app_k8s_rollout_timeout=30)
 
     assert run.returncode != 0, run.tail()
     assert f"Deployment {NAMESPACE}/flask did not roll out" in run.output, run.tail()

@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import http_get, wait_for
-from kubernetes import client, config
+from kube_helpers import apps, core, http_get, kube, wait_for
+from kubernetes import client
 
 ROOT = Path(__file__).resolve().parents[2]
 TESTAPP = Path(__file__).resolve().parent / "testapp"
@@ -53,22 +53,6 @@ def ctr(*args, namespace="k8s.io"):
         capture_output=True,
         text=True,
     )
-
-
-@pytest.fixture(scope="session")
-def kube():
-    config.load_kube_config(config_file=os.environ.get("KUBECONFIG"))
-    return client.ApiClient()
-
-
-@pytest.fixture(scope="session")
-def core(kube):
-    return client.CoreV1Api(kube)
-
-
-@pytest.fixture(scope="session")
-def apps(kube):
-    return client.AppsV1Api(kube)
 
 
 @pytest.fixture(scope="session")

@@ -7,7 +7,7 @@ import urllib.request
 import uuid
 
 import pytest
-from helpers import http_get, wait_for
+from kube_helpers import http_get, wait_for
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 
