@@ -9,5 +9,5 @@ CGO_ENABLED=0 go build -trimpath -tags "urfave_cli_no_docs osusergo netgo static
   -o "$OUT/" "$pkg/cmd/containerd" "$pkg/cmd/ctr"
 CGO_ENABLED=0 go build -trimpath -tags "urfave_cli_no_docs osusergo netgo static_build no_grpc" -ldflags "$ldflags" \
   -o "$OUT/" "$pkg/cmd/containerd-shim-runc-v2"
-"$OUT/containerd" --version | grep -q " $version " || { echo "build.sh: containerd reports the wrong version" >&2; exit 1; }
+"$OUT/containerd" --version | grep " $version " >/dev/null || { echo "build.sh: containerd reports the wrong version" >&2; exit 1; }
 echo "$version" >"$OUT/VERSION"

@@ -6,5 +6,5 @@ version=$(go list -m -f '{{.Version}}' go.etcd.io/etcd/server/v3)
 ldflags="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=module-${version}"
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/etcd" go.etcd.io/etcd/server/v3
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$OUT/etcdctl" go.etcd.io/etcd/etcdctl/v3
-"$OUT/etcd" --version | grep -q "etcd Version: ${version#v}" || { echo "build.sh: etcd reports the wrong version" >&2; exit 1; }
+"$OUT/etcd" --version | grep "etcd Version: ${version#v}" >/dev/null || { echo "build.sh: etcd reports the wrong version" >&2; exit 1; }
 echo "$version" >"$OUT/VERSION"

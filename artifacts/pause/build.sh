@@ -9,6 +9,6 @@ tag=$(sed -n 's/^TAG ?= *//p' "$src/build/pause/Makefile")
 work=$(mktemp -d) && trap 'rm -rf "$work"' EXIT
 gcc -Os -Wall -Werror -static -DVERSION="v${tag}-${kubernetes_version}" -o "$work/pause" "$src/build/pause/linux/pause.c"
 strip "$work/pause"
-"$work/pause" -v | grep -q "v${tag}" || { echo "build.sh: pause reports the wrong version" >&2; exit 1; }
+"$work/pause" -v | grep "v${tag}" >/dev/null || { echo "build.sh: pause reports the wrong version" >&2; exit 1; }
 ./oci-image --out "$OUT/pause.oci.tar" --tag "$tag" --entrypoint '["/pause"]' --user 65535:65535 "$work/pause:/pause" >"$OUT/pause.oci.digest"
 echo "$tag" >"$OUT/VERSION"

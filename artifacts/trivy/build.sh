@@ -7,5 +7,5 @@ version=$(go list -m -f '{{.Version}}' github.com/aquasecurity/trivy)
 CGO_ENABLED=0 GOEXPERIMENT=jsonv2 go build -trimpath \
   -ldflags "-s -w -X github.com/aquasecurity/trivy/pkg/version/app.ver=${version#v}" \
   -o "$OUT/trivy" github.com/aquasecurity/trivy/cmd/trivy
-"$OUT/trivy" --version | grep -q "Version: ${version#v}" || { echo "build.sh: trivy reports the wrong version" >&2; exit 1; }
+"$OUT/trivy" --version | grep "Version: ${version#v}" >/dev/null || { echo "build.sh: trivy reports the wrong version" >&2; exit 1; }
 echo "$version" >"$OUT/VERSION"
