@@ -16,7 +16,7 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine test-images lint test test-app test-deploy test-stack test-verify test-molecule \
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-unit test-app test-deploy test-stack test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
@@ -52,6 +52,9 @@ engine: venv ## Ensure this machine runs a Docker engine (the project's own dock
 
 test-images: engine ## Build the Molecule test-host images (cached by content).
 	ansible-playbook -i inventories/local molecule/images/build.yml
+
+test-unit: venv ## The fast tier: pure-Python tests (no containers, no hosts), well under a minute.
+	pytest tests/unit
 
 lint: venv ## yamllint, ansible-lint (production profile), ruff.
 	yamllint .
