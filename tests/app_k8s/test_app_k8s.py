@@ -7,27 +7,32 @@ old pods keep serving, and a normal run restores the release.
 
 from __future__ import annotations
 
-import json
+import contextlib
 import subprocess
 import tempfile
-import threading
-import time
 import uuid
 from pathlib import Path
 
 import pytest
 import requests
 from app_k8s_helpers import (
+    NAMESPACE,
+    SERVICES,
+    SETTINGS,
+    converged_run,
     health,
+    image_sources,
     in_pool,
     pod_exec,
     pod_ready,
     pods,
     ready_pods,
+    run_playbook,
+    secret_values,
     service_address,
 )
-from conftest import K8S, NAMESPACE, REGISTRY, SERVICES, converged_run, image_sources, run_playbook, secret_values
-from kube_helpers import wait_for
+from iac_testlib.probe import Probe
+from iac_testlib.wait import wait_for
 
 WORKLOADS = {"flask": 2, "postgres": 1, "redis": 1, "nginx": 2}
 
@@ -57,7 +62,7 @@ def test_every_pod_is_ready_and_runs_an_image_from_the_registry(core, apps, depl
         assert len(ready) == replicas, f"{app}: {len(ready)} of {replicas} pods ready"
         for pod in ready:
             image = pod.spec.containers[0].image
-            assert image.startswith(f"{REGISTRY['registry_address']}/{REGISTRY['registry_namespace']}/"), image
+            assert image.startswith(f"{SETTINGS['registry_address']}/{SETTINGS['registry_namespace']}/"), image
     flask = apps.read_namespaced_deployment("flask", NAMESPACE).spec
     assert flask.strategy.rolling_update.max_unavailable == 0
     assert flask.template.spec.containers[0].readiness_probe.http_get.path == "/api/health"
@@ -71,7 +76,7 @@ def test_flask_service_is_the_seed_loadbalancer_with_an_address_from_the_pool(co
     (port,) = service.spec.ports
     assert (port.port, port.target_port) == (80, 5000)
     address = flask_url.removeprefix("http://")
-    assert in_pool(address, K8S["k8s_lb_pool"]), f"{address} is not in k8s_lb_pool {K8S['k8s_lb_pool']}"
+    assert in_pool(address, SETTINGS["k8s_lb_pool"]), f"{address} is not in k8s_lb_pool {SETTINGS['k8s_lb_pool']}"
 
 
 def test_database_and_cache_are_cluster_internal_services(core, deployed):
@@ -194,29 +199,27 @@ def test_a_new_app_image_rolls_out_without_a_failed_request(core, apps, flask_ur
     good = apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image
     old_pods = {p.metadata.name for p in ready_pods(core, NAMESPACE, "flask")}
     # The same image under another name: a new pod template, so a real rolling update of every replica.
-    new = f"{REGISTRY['registry_address']}/tests/app-next:{uuid.uuid4().hex[:12]}"
+    new = f"{SETTINGS['registry_address']}/tests/app-next:{uuid.uuid4().hex[:12]}"
     subprocess.run(["docker", "tag", good, new], check=True)
     subprocess.run(["docker", "push", "--quiet", new], check=True, capture_output=True)
     subprocess.run(["docker", "rmi", new], check=True, capture_output=True)
 
-    probers = [Prober(flask_url), Prober(f"https://{nginx_address}", verify=ca_file)]
-    run = roll_out_under_probes("new-image", new, probers)
+    probes = [Probe(f"{flask_url}/api/health"), Probe(f"https://{nginx_address}/api/health", verify=ca_file)]
+    run = roll_out_under_probes("new-image", new, probes)
 
     assert run.returncode == 0, run.tail()
     ready = ready_pods(core, NAMESPACE, "flask")
     assert len(ready) == WORKLOADS["flask"]
     assert all(p.spec.containers[0].image == new for p in ready)
     assert not old_pods & {p.metadata.name for p in ready}
-    for prober in probers:
-        assert prober.total > 50, prober.base_url
-        assert prober.failures == [], (
-            f"{prober.base_url}: {len(prober.failures)} of {prober.total} requests failed: {prober.failures[:10]}"
-        )
+    for probe in probes:
+        assert probe.total > 50, probe.summary()
+        assert probe.failures == [], probe.summary()
 
 
 def build_broken_image(good: str) -> str:
     """The app image with a command that exits at once: its pods can never become ready."""
-    broken = f"{REGISTRY['registry_address']}/tests/app-broken:{good.rsplit(':', 1)[1]}"
+    broken = f"{SETTINGS['registry_address']}/tests/app-broken:{good.rsplit(':', 1)[1]}"
     with tempfile.TemporaryDirectory() as context:
         (Path(context) / "Dockerfile").write_text(
             f'FROM {good}\nCMD ["sh", "-c", "echo \'broken on purpose: exiting\' >&2; exit 3"]\n'
@@ -226,43 +229,12 @@ def build_broken_image(good: str) -> str:
     return broken
 
 
-class Prober(threading.Thread):
-    """Requests /api/health over and over (keep-alive, like a client of the service), counting the answers that are
-    not 200."""
-
-    def __init__(self, base_url, verify=True):
-        super().__init__(daemon=True)
-        self.base_url = base_url
-        self.verify = verify
-        self.stop = threading.Event()
-        self.total = 0
-        self.failures: list[str] = []
-
-    def run(self):
-        session = requests.Session()
-        while not self.stop.is_set():
-            try:
-                status = session.get(f"{self.base_url}/api/health", timeout=5, verify=self.verify).status_code
-                if status != 200:
-                    self.failures.append(str(status))
-            except requests.RequestException as exc:
-                self.failures.append(type(exc).__name__)
-            self.total += 1
-            time.sleep(0.1)
-
-
-def roll_out_under_probes(name, image, probers, **settings):
-    """Run the playbook with `image` as the app image (nothing built) while the probers request /api/health."""
-    for prober in probers:
-        prober.start()
-    try:
-        return run_playbook(
-            name, "-e", json.dumps({"app_k8s_images": {"app": image}, "app_k8s_build_images": False, **settings})
-        )
-    finally:
-        for prober in probers:
-            prober.stop.set()
-            prober.join()
+def roll_out_under_probes(name, image, probes, **settings):
+    """Run the playbook with `image` as the app image (nothing built) while the probes request /api/health."""
+    with contextlib.ExitStack() as stack:
+        for probe in probes:
+            stack.enter_context(probe)
+        return run_playbook(name, extra_vars={"app_images": {"app": image}, "app_k8s_build_images": False, **settings})
 
 
 def test_a_broken_image_fails_the_play_while_the_old_pods_keep_serving(core, apps, flask_url):
@@ -270,16 +242,16 @@ def test_a_broken_image_fails_the_play_while_the_old_pods_keep_serving(core, app
     old_pods = {p.metadata.name for p in ready_pods(core, NAMESPACE, "flask")}
     broken = build_broken_image(good)
 
-    prober = Prober(flask_url)
-    run = roll_out_under_probes("broken-image", broken, [prober], app_k8s_rollout_timeout=60)
+    probe = Probe(f"{flask_url}/api/health")
+    run = roll_out_under_probes("broken-image", broken, [probe], app_rollout_timeout=60)
 
     assert run.returncode != 0, run.tail()
     assert f"Deployment {NAMESPACE}/flask did not roll out" in run.output, run.tail()
     assert "broken on purpose: exiting" in run.output, run.tail()  # the new pod's last log line
     assert "exit code 3" in run.output, run.tail()
     assert f"Rolled back to the previous pod template ({good}): all its pods are ready again." in run.output
-    assert prober.total > 100
-    assert prober.failures == [], f"{len(prober.failures)} of {prober.total} requests failed: {prober.failures[:10]}"
+    assert probe.total > 100, probe.summary()
+    assert probe.failures == [], probe.summary()
 
     deployment = apps.read_namespaced_deployment("flask", NAMESPACE)
     assert deployment.spec.template.spec.containers[0].image == good
@@ -296,15 +268,15 @@ def test_a_broken_image_fails_the_play_while_the_old_pods_keep_serving(core, app
 
 def test_an_image_that_does_not_exist_fails_the_play_and_is_rolled_back(core, apps, flask_url):
     good = apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image
-    missing = f"{REGISTRY['registry_address']}/tests/app-missing:{uuid.uuid4().hex[:12]}"
-    prober = Prober(flask_url)
-    run = roll_out_under_probes("missing-image", missing, [prober], app_k8s_rollout_timeout=30)
+    missing = f"{SETTINGS['registry_address']}/tests/app-missing:{uuid.uuid4().hex[:12]}"
+    probe = Probe(f"{flask_url}/api/health")
+    run = roll_out_under_probes("missing-image", missing, [probe], app_rollout_timeout=30)
 
     assert run.returncode != 0, run.tail()
     assert f"Deployment {NAMESPACE}/flask did not roll out" in run.output, run.tail()
     assert "ImagePullBackOff" in run.output or "ErrImagePull" in run.output, run.tail()
     assert f"Rolled back to the previous pod template ({good})" in run.output, run.tail()
-    assert prober.failures == [], f"{len(prober.failures)} of {prober.total} requests failed: {prober.failures[:10]}"
+    assert probe.failures == [], probe.summary()
     assert apps.read_namespaced_deployment("flask", NAMESPACE).spec.template.spec.containers[0].image == good
 
 

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from kube_helpers import apps, core, http_get, kube, wait_for
+from iac_testlib.kube import apps, core, http_get, kube
+from iac_testlib.wait import wait_for
 from kubernetes import client
 
 ROOT = Path(__file__).resolve().parents[2]

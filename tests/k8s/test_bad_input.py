@@ -1,17 +1,11 @@
 """Bad input to playbooks/kubernetes.yml fails in its first checks, naming the culprit, before any host changes."""
 
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-# The ansible-playbook of the venv running the tests, else the one on the PATH.
-ANSIBLE_PLAYBOOK = shutil.which("ansible-playbook", path=str(Path(sys.executable).parent)) or "ansible-playbook"
-PLAYBOOK = [ANSIBLE_PLAYBOOK, "-i", "inventories/local-k8s", "playbooks/kubernetes.yml"]
+from iac_testlib.ansible import playbook
+from iac_testlib.project import ansible_env
 
 
 def artifacts_dir():
@@ -21,31 +15,30 @@ def artifacts_dir():
     )
 
 
-def run_playbook(*extra, env=None):
-    result = subprocess.run(
-        [*PLAYBOOK, "-e", "k8s_build_artifacts=false", *extra],
-        cwd=ROOT,
-        env={**os.environ, "ANSIBLE_NOCOLOR": "1", **(env or {})},
-        capture_output=True,
-        text=True,
+def run_playbook(name, *extra, env=None):
+    run = playbook(
+        "playbooks/kubernetes.yml",
+        *extra,
+        inventory="inventories/local-k8s",
+        extra_vars={"k8s_build_artifacts": False},
+        name=name,
+        env=ansible_env(**(env or {})),
         timeout=600,
-        check=False,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0, output[-3000:]
-    assert " changed=0 " in output, "the failed run changed something:\n" + output[-3000:]
-    return output
+    assert run.returncode != 0, run.tail()
+    assert run.recap, run.tail()
+    assert run.changed == 0, "the failed run changed something:\n" + run.tail()
+    return run.output
 
 
 def test_missing_artifacts_directory_is_named(tmp_path):
-    output = run_playbook(env={"ARTIFACTS_DIR": str(tmp_path)})
+    output = run_playbook("missing-artifacts", env={"ARTIFACTS_DIR": str(tmp_path)})
     assert f"Missing artifact: {tmp_path}/kubernetes/SHA256SUMS does not exist" in output
 
 
 def test_sha256_mismatch_names_the_file(tmp_path):
     real = artifacts_dir()
-    if not (real / "kubernetes" / "SHA256SUMS").exists():
-        pytest.skip("no built artifacts to copy (run artifacts/build first)")
+    assert (real / "kubernetes" / "SHA256SUMS").exists(), f"no built artifacts in {real} to copy: run artifacts/build"
     for component in real.iterdir():
         if component.is_dir():
             (tmp_path / component.name).mkdir()
@@ -54,7 +47,7 @@ def test_sha256_mismatch_names_the_file(tmp_path):
     kubelet = tmp_path / "kubernetes" / "kubelet"
     kubelet.unlink()
     kubelet.write_text("not the kubelet that was built\n")
-    output = run_playbook(env={"ARTIFACTS_DIR": str(tmp_path)})
+    output = run_playbook("sha256-mismatch", env={"ARTIFACTS_DIR": str(tmp_path)})
     assert f"Artifact check failed in {tmp_path}/kubernetes: kubelet: FAILED" in output
 
 
@@ -67,4 +60,4 @@ def test_sha256_mismatch_names_the_file(tmp_path):
     ],
 )
 def test_bad_address_ranges_fail_validation(setting, message):
-    assert message in run_playbook("-e", setting)
+    assert message in run_playbook(f"bad-{setting.split('=')[0]}", "-e", setting)

@@ -7,7 +7,8 @@ import urllib.request
 import uuid
 
 import pytest
-from kube_helpers import http_get, wait_for
+from iac_testlib.kube import http_get
+from iac_testlib.wait import wait_for
 from kubernetes import client
 from kubernetes.client.rest import ApiException
 

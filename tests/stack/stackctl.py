@@ -1,15 +1,16 @@
-"""Shared helpers of the stack tests: where the stack lives and how to reach it."""
+"""Helpers of the stack tests: where the stack deployed on this machine lives and how to reach and redeploy it."""
 
 from __future__ import annotations
 
-import os
+import json
 import subprocess
-from pathlib import Path
 
 import requests
+from iac_testlib.ansible import Run, playbook
+from iac_testlib.project import settings
 
-ROOT = Path(__file__).resolve().parents[2]
-STACK_DIR = "/opt/iac/stack"
+SETTINGS = settings()
+STACK_DIR = SETTINGS["app_stack_dir"]
 CA = f"{STACK_DIR}/tls/ca.crt"
 BASE = "https://localhost"
 
@@ -20,23 +21,22 @@ def compose(*args: str) -> str:
     ).stdout
 
 
+def services() -> list[dict]:
+    """The stack's containers as `docker compose ps` reports them."""
+    return [json.loads(line) for line in compose("ps", "--format", "json").splitlines() if line.strip()]
+
+
 def get(path: str, **kwargs) -> requests.Response:
     return requests.get(f"{BASE}{path}", verify=CA, timeout=10, **kwargs)
 
 
-def ansible_env() -> dict[str, str]:
-    """The caller's environment (HOME, ARTIFACTS_DIR, PATH to go, ...) with the project's venv first on PATH."""
-    return {**os.environ, "PATH": f"{ROOT / '.venv/bin'}:{os.environ['PATH']}", "ANSIBLE_FORCE_COLOR": "0"}
+def deploy(*args: str, extra_vars: dict | None = None, name: str = "deploy") -> Run:
+    """playbooks/deploy.yml on this machine (the stack's own playbook)."""
+    return playbook("playbooks/deploy.yml", *args, extra_vars=extra_vars, name=name)
 
 
-def run_site() -> str:
-    result = subprocess.run(
-        [str(ROOT / ".venv/bin/ansible-playbook"), "site.yml", "-e", "@tests/speed-gates-open.yml"],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        env=ansible_env(),
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    return result.stdout
+def run_site(name: str = "site") -> Run:
+    """README command 1 as written: site.yml with the default SLOs."""
+    run = playbook("site.yml", name=name)
+    assert run.returncode == 0, run.tail()
+    return run
