@@ -56,11 +56,21 @@ test-images: engine ## Build the Molecule test-host images (cached by content).
 test-unit: venv ## The fast tier: pure-Python tests (no containers, no hosts), well under a minute.
 	pytest tests/unit
 
-lint: venv ## yamllint, ansible-lint (production profile), ruff.
+# actionlint runs shellcheck on the workflows' run: blocks, and silently skips that check when shellcheck is missing:
+# Debian's is installed once and named explicitly. ARTIFACTS_DIR defaults as in artifacts/build.
+SHELLCHECK := /usr/bin/shellcheck
+ACTIONLINT = $(or $(ARTIFACTS_DIR),$(or $(XDG_CACHE_HOME),$(HOME)/.cache)/iac/artifacts)/actionlint/actionlint
+$(SHELLCHECK):
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck; }
+
+lint: venv $(SHELLCHECK) ## yamllint, ansible-lint (production profile), ruff, actionlint + shellcheck on .github/.
 	yamllint .
 	ansible-lint
 	ruff check .
 	ruff format --check .
+	artifacts/build actionlint
+	$(ACTIONLINT) -shellcheck $(SHELLCHECK) -pyflakes=
 
 test-app: engine ## App tests against real PostgreSQL and Redis (ruff, pytest, coverage >= 90 %).
 	app/scripts/test
@@ -72,6 +82,10 @@ test-verify: venv ## The verify playbook against the deployed stack: healthy pas
 	pytest -v -p no:cacheprovider tests/verify
 
 K8S_INVENTORY ?= inventories/local-k8s
+.PHONY: artifacts
+artifacts: ## Build every artifact recipe under artifacts/ from the Go module proxy (cached by recipe).
+	artifacts/build
+
 k8s-artifacts: ## Build the Kubernetes artifacts from the Go module proxy (cached by recipe).
 	artifacts/build kubernetes etcd containerd cni pause coredns metallb
 
@@ -97,6 +111,15 @@ test-molecule: test-images ## Run the Molecule scenarios (MOLECULE_SCENARIOS="do
 	@for s in $(MOLECULE_SCENARIOS); do \
 	  echo "== molecule test -s $$s"; molecule test -s $$s || exit 1; \
 	done
+
+.PHONY: release-images
+# RELEASE_TAG reaches the playbook through the environment, never through the recipe's text or a key=value
+# argument, so that no value of it is run as shell or split; the playbook checks it before anything is built.
+RELEASE_TAG ?=
+export RELEASE_TAG
+release-images: venv engine ## Build the images, push them under RELEASE_TAG too (RELEASE_ARGS="-e @registry.yml").
+	@mkdir -p reports
+	$(PLAYBOOK) playbooks/release_images.yml $(RELEASE_ARGS)
 
 test: ## Run every test; prints a summary of what passed and failed.
 	@tests/run-all
