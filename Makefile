@@ -64,11 +64,12 @@ $(SHELLCHECK):
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends shellcheck; }
 
-lint: venv $(SHELLCHECK) ## yamllint, ansible-lint (production profile), ruff, actionlint + shellcheck on .github/.
+lint: venv $(SHELLCHECK) ## yamllint, ansible-lint (production profile), ruff, actionlint + shellcheck, role READMEs fresh.
 	yamllint .
 	ansible-lint
 	ruff check .
 	ruff format --check .
+	tools/role_docs.py --check
 	artifacts/build actionlint
 	$(ACTIONLINT) -shellcheck $(SHELLCHECK) -pyflakes=
 
