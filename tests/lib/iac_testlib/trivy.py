@@ -46,7 +46,7 @@ def make_db(cache_dir: Path, advisories: list[dict], valid_for: str = "720h") ->
     spec = cache_dir / "advisories.json"
     spec.write_text(json.dumps({"valid_for": valid_for, "advisories": advisories}, indent=1))
     return subprocess.run(
-        [str(GENERATOR), "-spec", str(spec), "-out", str(cache_dir / "db")], capture_output=True, text=True
+        [str(GENERATOR), "-spec", str(spec), "-out", str(cache_dir / "db")], check=False, capture_output=True, text=True
     )
 
 
@@ -74,7 +74,7 @@ def scan_argv(image: str, cache_dir: Path) -> list[str]:
 def scan(image: str, cache_dir: Path) -> subprocess.CompletedProcess:
     """Run the scan with no network (`unshare --net`; the Docker socket is a file, so the image is still read)."""
     return subprocess.run(
-        ["unshare", "--net", *scan_argv(image, cache_dir)], capture_output=True, text=True, timeout=600
+        ["unshare", "--net", *scan_argv(image, cache_dir)], check=False, capture_output=True, text=True, timeout=600
     )
 
 
