@@ -90,7 +90,7 @@ def summary(report: dict) -> str:
     return "\n".join(lines)
 
 
-def document(meta: dict, built: dict, require_vuln_data: bool, logs: dict | None = None) -> dict:
+def document(built: dict, meta: dict, require_vuln_data: bool, logs: dict | None = None) -> dict:
     """The JSON report: meta (host, project, times, check mode, tags) + result, counts, containers, logs, checks
     and the load runs' latency distributions."""
     gating = gating_statuses(require_vuln_data)
