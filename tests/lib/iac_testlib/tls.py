@@ -48,7 +48,9 @@ def certificate(
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .sign(ca_key or key, hashes.SHA256())
     )
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
@@ -67,22 +69,43 @@ def free_port() -> int:
 class TLSServer:
     """`openssl s_server` on 127.0.0.1 with the given certificate, protocol range and cipher security level."""
 
-    def __init__(self, cert_pem: bytes, key_pem: bytes, workdir: Path, min_protocol="TLSv1", max_protocol="TLSv1.3",
-                 seclevel: int = 0):
+    def __init__(
+        self,
+        cert_pem: bytes,
+        key_pem: bytes,
+        workdir: Path,
+        min_protocol="TLSv1",
+        max_protocol="TLSv1.3",
+        seclevel: int = 0,
+    ):
         self.workdir = workdir
         self.port = free_port()
         (workdir / "server.crt").write_bytes(cert_pem)
         (workdir / "server.key").write_bytes(key_pem)
         self.argv = [
-            "openssl", "s_server", "-quiet", "-www", "-accept", f"127.0.0.1:{self.port}",
-            "-cert", str(workdir / "server.crt"), "-key", str(workdir / "server.key"),
-            "-min_protocol", min_protocol, "-max_protocol", max_protocol, "-cipher", f"DEFAULT@SECLEVEL={seclevel}",
+            "openssl",
+            "s_server",
+            "-quiet",
+            "-www",
+            "-accept",
+            f"127.0.0.1:{self.port}",
+            "-cert",
+            str(workdir / "server.crt"),
+            "-key",
+            str(workdir / "server.key"),
+            "-min_protocol",
+            min_protocol,
+            "-max_protocol",
+            max_protocol,
+            "-cipher",
+            f"DEFAULT@SECLEVEL={seclevel}",
         ]
         self.process: subprocess.Popen | None = None
 
     def __enter__(self) -> TLSServer:
-        self.process = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:

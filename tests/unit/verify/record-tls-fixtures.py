@@ -1,9 +1,11 @@
-"""Records the TLS outputs the unit tests read, from real servers on loopback: the stack's Nginx (VERIFY_HTTPS_PORT,
-its CA at VERIFY_CA_FILE) and an openssl s_server that accepts TLS 1.0/1.1 only at SECLEVEL=0 and serves a
-self-signed certificate for another name that expired yesterday, and the same server accepting TLS 1.0 to 1.3. openssl s_client -brief per protocol, and
+"""Records the TLS outputs the unit tests read, from real servers on loopback: the stack's Nginx
+(VERIFY_HTTPS_PORT, its CA at VERIFY_CA_FILE) and an openssl s_server that accepts TLS 1.0/1.1 only at
+SECLEVEL=0 and serves a self-signed certificate for another name that expired yesterday, and the same server
+accepting TLS 1.0 to 1.3. openssl s_client -brief per protocol, and
 community.crypto's get_certificate / x509_certificate_info (run with `ansible`, as the role runs them).
 
-    VERIFY_HTTPS_PORT=18443 VERIFY_CA_FILE=/opt/iacv/stack/tls/ca.crt .venv/bin/python tests/unit/verify/record-tls-fixtures.py
+    VERIFY_HTTPS_PORT=18443 VERIFY_CA_FILE=/opt/iacv/stack/tls/ca.crt PYTHONPATH=tests/lib \
+        .venv/bin/python tests/unit/verify/record-tls-fixtures.py
 """
 
 import json
@@ -23,31 +25,53 @@ def s_client(port):
     out = {}
     for name, option in OPTIONS.items():
         done = subprocess.run(
-            ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", "localhost", "-brief",
-             "-cipher", "DEFAULT@SECLEVEL=0", *option],
-            input="", capture_output=True, text=True, check=False,
+            [
+                "openssl",
+                "s_client",
+                "-connect",
+                f"127.0.0.1:{port}",
+                "-servername",
+                "localhost",
+                "-brief",
+                "-cipher",
+                "DEFAULT@SECLEVEL=0",
+                *option,
+            ],
+            input="",
+            capture_output=True,
+            text=True,
+            check=False,
         )
         out[name] = {"rc": done.returncode, "stdout": done.stdout, "stderr": done.stderr}
     return out
 
 
 def module(name, args):
-    done = subprocess.run([str(VENV_BIN / "ansible"), "localhost", "-m", name, "-a", json.dumps(args), "-o"],
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [str(VENV_BIN / "ansible"), "localhost", "-m", name, "-a", json.dumps(args), "-o"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     text = done.stdout
-    return json.loads(text[text.index("{"):])
+    return json.loads(text[text.index("{") :])
 
 
 def certificates(port, ca):
     served = module("community.crypto.get_certificate", {"host": "127.0.0.1", "port": port, "server_name": "localhost"})
-    trusted = module("community.crypto.get_certificate",
-                     {"host": "127.0.0.1", "port": port, "server_name": "localhost", "ca_cert": ca})
+    trusted = module(
+        "community.crypto.get_certificate",
+        {"host": "127.0.0.1", "port": port, "server_name": "localhost", "ca_cert": ca},
+    )
     info = module("community.crypto.x509_certificate_info", {"content": served["cert"]}) if "cert" in served else {}
     return {"served": served, "trusted": trusted, "info": info}
 
 
 def main():
-    port, ca = int(os.environ.get("VERIFY_HTTPS_PORT", "443")), os.environ.get("VERIFY_CA_FILE", "/opt/iac/stack/tls/ca.crt")
+    port, ca = (
+        int(os.environ.get("VERIFY_HTTPS_PORT", "443")),
+        os.environ.get("VERIFY_CA_FILE", "/opt/iac/stack/tls/ca.crt"),
+    )
     stack = {"probes": s_client(port), **certificates(port, ca), "ca_file": ca}
     (FIXTURES / "tls-stack.json").write_text(json.dumps(stack, indent=1) + "\n")
     with tempfile.TemporaryDirectory() as work:

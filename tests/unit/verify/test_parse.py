@@ -10,15 +10,19 @@ from conftest import RECORDED, data, text
 
 def test_wrk_report_with_the_latency_distribution():
     run = parse.load_run(text("wrk-root.txt"), "wrk")
-    assert run["requests"] == 520 and run["failed"] == 0 and run["success_percent"] == 100.0
+    assert run["requests"] == 520
+    assert run["failed"] == 0
+    assert run["success_percent"] == 100.0
     assert run["rps"] == pytest.approx(520 / 3.164911, abs=0.1)
-    assert run["p95_ms"] == 369.02 and run["p99_ms"] == 492.42
+    assert run["p95_ms"] == 369.02
+    assert run["p99_ms"] == 492.42
     assert list(run["percentiles"]) == ["1", "5", "10", "25", "50", "75", "90", "95", "99", "99.9"]
 
 
 def test_ab_report_reads_its_percentile_table():
     run = parse.load_run(text("ab-health.txt"), "ab")
-    assert run["requests"] == 2000 and run["failed"] == 0
+    assert run["requests"] == 2000
+    assert run["failed"] == 0
     assert (run["p95_ms"], run["p99_ms"]) == (58.0, 131.0)
     assert run["rps"] == pytest.approx(504.8, abs=0.5)
 
@@ -48,7 +52,8 @@ def test_units_of_docker_inspect(containers):
 
 def test_docker_stats_means_and_peaks_per_container():
     stats = parse.docker_stats(text("docker-stats.txt"))
-    assert len(stats) == 4 and all(s["samples"] >= 3 for s in stats.values())
+    assert len(stats) == 4
+    assert all(s["samples"] >= 3 for s in stats.values())
     assert all(0 <= s["cpu"] <= s["cpu_peak"] for s in stats.values())
     assert parse.docker_stats("") == {}
 
@@ -81,14 +86,17 @@ def test_s_client_brief_negotiated_or_refused():
     tls = data("tls-stack.json")["probes"]
     assert parse.s_client_brief(tls["default"]["stdout"], tls["default"]["stderr"])["protocol"] == "TLSv1.3"
     refused = parse.s_client_brief(tls["TLSv1.1"]["stdout"], tls["TLSv1.1"]["stderr"])
-    assert refused["protocol"] is None and "alert" in refused["error"]
+    assert refused["protocol"] is None
+    assert "alert" in refused["error"]
 
 
 def test_certificate_names_and_matching():
     names = parse.certificate_names(["DNS:localhost", "IP:127.0.0.1", "email:x@y"])
     assert names == ["DNS:localhost", "IP:127.0.0.1"]
-    assert parse.name_matches(names, "LOCALHOST") and parse.name_matches(names, "127.0.0.1")
-    assert not parse.name_matches(names, "127.0.0.2") and not parse.name_matches(names, "example.org")
+    assert parse.name_matches(names, "LOCALHOST")
+    assert parse.name_matches(names, "127.0.0.1")
+    assert not parse.name_matches(names, "127.0.0.2")
+    assert not parse.name_matches(names, "example.org")
     assert parse.name_matches(["DNS:*.example.org"], "www.example.org")
     assert not parse.name_matches(["DNS:*.example.org"], "a.b.example.org")
     assert not parse.name_matches(["DNS:*.example.org"], "example.org")
@@ -98,10 +106,12 @@ def test_certificate_names_and_matching():
 
 def test_trivy_reports_and_a_broken_one():
     image = parse.trivy(text("trivy-image.json"))
-    assert image["secrets"]["CRITICAL"] == 0 and image["targets"] == 2
+    assert image["secrets"]["CRITICAL"] == 0
+    assert image["targets"] == 2
     assert image["misconfigurations"]["LOW"] == 1
     config = parse.trivy(text("trivy-config.json"))
-    assert config["targets"] == 1 and sum(config["misconfigurations"].values()) == 0
+    assert config["targets"] == 1
+    assert sum(config["misconfigurations"].values()) == 0
     for broken in ("", "{}", "2024-01-01T00:00:00Z FATAL image scan error"):
         with pytest.raises(parse.ParseError):
             parse.trivy(broken)
@@ -110,14 +120,16 @@ def test_trivy_reports_and_a_broken_one():
 def test_pip_audit_counts_what_it_could_not_audit():
     clean = parse.pip_audit(text("pip-audit-clean.json"))
     # Recorded offline: PyPI's JSON API does not answer here, so pip-audit audited nothing (and still exited 0).
-    assert clean["audited"] == 0 and len(clean["skipped"]) == clean["packages"] > 5
+    assert clean["audited"] == 0
+    assert len(clean["skipped"]) == clean["packages"] > 5
     with pytest.raises(parse.ParseError):
         parse.pip_audit("No known vulnerabilities found")
 
 
 def test_apt_pending_updates_and_their_security_share():
     host = parse.apt_pending(text("apt-host-policy.txt"), text("apt-host-upgrade.txt"))
-    assert len(host["pending"]) == 143 and len(host["security"]) == 92
+    assert len(host["pending"]) == 143
+    assert len(host["security"]) == 92
     assert host["security"][0]["candidate"] == "1.10.1-3+deb12u1"
     policy, _, simulation = text("apt-image.txt").partition("\n===\n")
     assert parse.apt_pending(policy, simulation)["pending"] == []
@@ -129,7 +141,8 @@ def test_apt_pending_updates_and_their_security_share():
 
 def test_audit_outputs():
     status = parse.auditctl_status(text("auditctl-status.txt"))
-    assert status["enabled"] and status["pid"] > 0
+    assert status["enabled"]
+    assert status["pid"] > 0
     assert set(parse.auditctl_rules(text("auditctl-rules.txt"))) == {"iac-docker", "iac-sudo", "iac-sshd"}
     assert "iac-docker" in parse.audit_last_events(text("audit-log.txt"))
     with pytest.raises(parse.ParseError):

@@ -57,15 +57,36 @@ def connectivity(raw, settings) -> list[dict]:
     out = []
     stdout, why = _result(section.get("ss"))
     listeners = parse.listeners(stdout) if stdout is not None else None
-    for port in settings["verify_host_ports"]:
-        port = int(port)
+    for port in map(int, settings["verify_host_ports"]):
         if listeners is None:
-            out.append(check("connectivity", f"host_port_{port}", None, "==", True, "verify_host_ports",
-                             status=_status_of(section.get("ss")) or "error", detail=f"ss: {why}"))
+            out.append(
+                check(
+                    "connectivity",
+                    f"host_port_{port}",
+                    None,
+                    "==",
+                    True,
+                    "verify_host_ports",
+                    status=_status_of(section.get("ss")) or "error",
+                    detail=f"ss: {why}",
+                )
+            )
             continue
-        addresses = sorted({entry["address"] for entry in listeners if entry["protocol"] == "tcp" and entry["port"] == port})
-        out.append(check("connectivity", f"host_port_{port}", bool(addresses), "==", True, "verify_host_ports",
-                         display=[f"{a}:{port}" for a in addresses] or "not listening", expected="listening"))
+        addresses = sorted(
+            {entry["address"] for entry in listeners if entry["protocol"] == "tcp" and entry["port"] == port}
+        )
+        out.append(
+            check(
+                "connectivity",
+                f"host_port_{port}",
+                bool(addresses),
+                "==",
+                True,
+                "verify_host_ports",
+                display=[f"{a}:{port}" for a in addresses] or "not listening",
+                expected="listening",
+            )
+        )
     probe = section.get("netprobe")
     answer, why = {}, ""
     if not probe:
@@ -81,34 +102,90 @@ def connectivity(raw, settings) -> list[dict]:
     for name in settings["verify_dns_names"]:
         entry = (answer.get("names") or {}).get(name)
         if entry is None:
-            out.append(check("connectivity", f"dns_{name}", None, "==", True, "verify_dns_names", status="error",
-                             detail=why or "not probed", expected=f"resolves in {subnet}"))
+            out.append(
+                check(
+                    "connectivity",
+                    f"dns_{name}",
+                    None,
+                    "==",
+                    True,
+                    "verify_dns_names",
+                    status="error",
+                    detail=why or "not probed",
+                    expected=f"resolves in {subnet}",
+                )
+            )
             continue
-        out.append(check("connectivity", f"dns_{name}", entry["in_subnet"], "==", True, "verify_dns_names",
-                         display=entry["addresses"] or entry["error"], expected=f"resolves in {subnet}"))
+        out.append(
+            check(
+                "connectivity",
+                f"dns_{name}",
+                entry["in_subnet"],
+                "==",
+                True,
+                "verify_dns_names",
+                display=entry["addresses"] or entry["error"],
+                expected=f"resolves in {subnet}",
+            )
+        )
     for target in settings["verify_network_ports"]:
         entry = (answer.get("ports") or {}).get(target)
         if entry is None:
-            out.append(check("connectivity", f"network_port_{target}", None, "==", True, "verify_network_ports",
-                             status="error", detail=why or "not probed"))
+            out.append(
+                check(
+                    "connectivity",
+                    f"network_port_{target}",
+                    None,
+                    "==",
+                    True,
+                    "verify_network_ports",
+                    status="error",
+                    detail=why or "not probed",
+                )
+            )
             continue
-        out.append(check("connectivity", f"network_port_{target}", entry["open"], "==", True,
-                         "verify_network_ports", display="open" if entry["open"] else entry["error"],
-                         expected=f"open inside {settings['app_network_name']}"))
+        out.append(
+            check(
+                "connectivity",
+                f"network_port_{target}",
+                entry["open"],
+                "==",
+                True,
+                "verify_network_ports",
+                display="open" if entry["open"] else entry["error"],
+                expected=f"open inside {settings['app_network_name']}",
+            )
+        )
     for answer_ in section.get("http") or []:
         status, wanted = answer_.get("status", -1), answer_["item"]
-        out.append(check("connectivity", f"https_{wanted['path']}", status if status != -1 else None, "==",
-                         wanted.get("status", 200), "verify_http_checks",
-                         detail="" if status != -1 else (answer_.get("msg") or "no answer")[:200]))
+        out.append(
+            check(
+                "connectivity",
+                f"https_{wanted['path']}",
+                status if status != -1 else None,
+                "==",
+                wanted.get("status", 200),
+                "verify_http_checks",
+                detail="" if status != -1 else (answer_.get("msg") or "no answer")[:200],
+            )
+        )
     redirect = section.get("redirect")
     if redirect is not None:
         status, location = redirect.get("status", -1), redirect.get("location") or ""
         wanted = settings["verify_http_redirect_status"]
-        out.append(check("connectivity", "http_redirect",
-                         (status == wanted and location.startswith("https://")) if status != -1 else None, "==", True,
-                         "verify_http_redirect_status", display=f"{status} {location}".strip(),
-                         expected=f"{wanted} to https://",
-                         detail="" if status != -1 else (redirect.get("msg") or "no answer")[:200]))
+        out.append(
+            check(
+                "connectivity",
+                "http_redirect",
+                (status == wanted and location.startswith("https://")) if status != -1 else None,
+                "==",
+                True,
+                "verify_http_redirect_status",
+                display=f"{status} {location}".strip(),
+                expected=f"{wanted} to https://",
+                detail="" if status != -1 else (redirect.get("msg") or "no answer")[:200],
+            )
+        )
     return out
 
 
@@ -122,22 +199,41 @@ def tls(raw, settings) -> list[dict]:
     if default is None or default.get("skipped"):
         status, why = ("skipped", "openssl is not installed (check mode)") if default else ("error", "not probed")
         out.append(check("tls", "handshake", None, "in", allowed, "slo_tls_protocols", status=status, detail=why))
-        out.append(check("tls", "protocols_accepted", None, "subset", allowed, "slo_tls_protocols", status=status,
-                         detail=why))
+        out.append(
+            check("tls", "protocols_accepted", None, "subset", allowed, "slo_tls_protocols", status=status, detail=why)
+        )
     else:
         session = parse.s_client_brief(default.get("stdout", ""), default.get("stderr", ""))
-        out.append(check("tls", "handshake", session["protocol"], "in", allowed, "slo_tls_protocols",
-                         display=f"{session['protocol']} {session['cipher']}" if session["protocol"] else None,
-                         detail=session["error"] and f"no TLS handshake: {session['error']}"))
+        out.append(
+            check(
+                "tls",
+                "handshake",
+                session["protocol"],
+                "in",
+                allowed,
+                "slo_tls_protocols",
+                display=f"{session['protocol']} {session['cipher']}" if session["protocol"] else None,
+                detail=session["error"] and f"no TLS handshake: {session['error']}",
+            )
+        )
         accepted, refused = [], []
         for protocol in settings["verify_tls_probe_protocols"]:
             probe = probes.get(protocol) or {}
             result = parse.s_client_brief(probe.get("stdout", ""), probe.get("stderr", ""))
             (accepted if probe.get("rc") == 0 and result["protocol"] == protocol else refused).append(protocol)
-        out.append(check("tls", "protocols_accepted", accepted if session["protocol"] else None, "subset", allowed,
-                         "slo_tls_protocols",
-                         detail=f"offered alone at SECLEVEL=0; refused: {', '.join(refused) or 'none'}"
-                         if session["protocol"] else f"no TLS handshake: {session['error']}"))
+        out.append(
+            check(
+                "tls",
+                "protocols_accepted",
+                accepted if session["protocol"] else None,
+                "subset",
+                allowed,
+                "slo_tls_protocols",
+                detail=f"offered alone at SECLEVEL=0; refused: {', '.join(refused) or 'none'}"
+                if session["protocol"]
+                else f"no TLS handshake: {session['error']}",
+            )
+        )
     served, info = section.get("served") or {}, section.get("info") or {}
     why, status = "", ""
     if not served or served.get("skipped"):
@@ -162,16 +258,54 @@ def tls(raw, settings) -> list[dict]:
     days_left = round((not_after - now).total_seconds() / 86400, 2)
     names = parse.certificate_names(info.get("subject_alt_name"), info.get("subject"))
     # get_certificate with ca_cert returns the certificate only when the chain verifies against the CA.
-    out.append(check("tls", "certificate_trusted", "cert" in trusted if trusted else None, "==", True,
-                     "verify_tls_ca_file", expected=f"chains to {ca}",
-                     detail="" if "cert" in trusted else (trusted.get("msg") or "not checked")[:300]))
-    out.append(check("tls", "certificate_valid_now", not_before <= now < not_after, "==", True, "-",
-                     display=f"{not_before.isoformat()} .. {not_after.isoformat()}", expected="valid now"))
-    out.append(check("tls", "certificate_days_left", days_left, ">=", settings["slo_certificate_min_days"],
-                     "slo_certificate_min_days", unit="days"))
+    out.append(
+        check(
+            "tls",
+            "certificate_trusted",
+            "cert" in trusted if trusted else None,
+            "==",
+            True,
+            "verify_tls_ca_file",
+            expected=f"chains to {ca}",
+            detail="" if "cert" in trusted else (trusted.get("msg") or "not checked")[:300],
+        )
+    )
+    out.append(
+        check(
+            "tls",
+            "certificate_valid_now",
+            not_before <= now < not_after,
+            "==",
+            True,
+            "-",
+            display=f"{not_before.isoformat()} .. {not_after.isoformat()}",
+            expected="valid now",
+        )
+    )
+    out.append(
+        check(
+            "tls",
+            "certificate_days_left",
+            days_left,
+            ">=",
+            settings["slo_certificate_min_days"],
+            "slo_certificate_min_days",
+            unit="days",
+        )
+    )
     server_name = settings["verify_server_name"]
-    out.append(check("tls", "certificate_name", parse.name_matches(names, server_name), "==", True,
-                     "verify_server_name", display=names, expected=f"valid for {server_name}"))
+    out.append(
+        check(
+            "tls",
+            "certificate_name",
+            parse.name_matches(names, server_name),
+            "==",
+            True,
+            "verify_server_name",
+            display=names,
+            expected=f"valid for {server_name}",
+        )
+    )
     return out
 
 
@@ -198,22 +332,51 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
         memory = parse.meminfo(phase_data.get("meminfo") or "")
     except (parse.ParseError, KeyError) as exc:
         for kind in ("cpu", "memory"):
-            out.append(check("performance", f"{prefix}{kind}_host", None, "<", settings[f"slo_{kind}_percent"],
-                             f"slo_{kind}_percent", unit="%", status="error", detail=str(exc)))
+            out.append(
+                check(
+                    "performance",
+                    f"{prefix}{kind}_host",
+                    None,
+                    "<",
+                    settings[f"slo_{kind}_percent"],
+                    f"slo_{kind}_percent",
+                    unit="%",
+                    status="error",
+                    detail=str(exc),
+                )
+            )
     else:
         # /proc/stat counts USER_HZ ticks (100 a second) over all CPUs.
         elapsed = (sum(counters[1]) - sum(counters[0])) / 100 / cpus
         tool = _tool_cpu_seconds(phase_data.get("runs") or [])
         tool_share = round(min(100.0, 100 * tool / (elapsed * cpus)), 1) if elapsed > 0 else 0.0
-        out.append(check("performance", f"{prefix}cpu_host", round(max(busy - tool_share, 0.0), 1), "<",
-                         settings["slo_cpu_percent"], "slo_cpu_percent", unit="%",
-                         detail=f"{cpus} CPUs over {elapsed:.1f} s of {phase} runs: {busy} % busy, of which the "
-                         f"load tool itself {tool_share} % (left out: it would not run on the host in production)"))
+        out.append(
+            check(
+                "performance",
+                f"{prefix}cpu_host",
+                round(max(busy - tool_share, 0.0), 1),
+                "<",
+                settings["slo_cpu_percent"],
+                "slo_cpu_percent",
+                unit="%",
+                detail=f"{cpus} CPUs over {elapsed:.1f} s of {phase} runs: {busy} % busy, of which the "
+                f"load tool itself {tool_share} % (left out: it would not run on the host in production)",
+            )
+        )
         used = round(100 * (1 - memory["MemAvailable"] / memory["MemTotal"]), 1)
-        out.append(check("performance", f"{prefix}memory_host", used, "<", settings["slo_memory_percent"],
-                         "slo_memory_percent", unit="%",
-                         detail=f"MemAvailable {memory['MemAvailable'] // 1024} MiB of {memory['MemTotal'] // 1024} MiB "
-                         f"at the end of the {phase} runs"))
+        out.append(
+            check(
+                "performance",
+                f"{prefix}memory_host",
+                used,
+                "<",
+                settings["slo_memory_percent"],
+                "slo_memory_percent",
+                unit="%",
+                detail=f"MemAvailable {memory['MemAvailable'] // 1024} MiB of {memory['MemTotal'] // 1024} MiB "
+                f"at the end of the {phase} runs",
+            )
+        )
     sampled = phase_data.get("docker_stats") or {}
     stdout, why = _result(sampled)
     # timeout ends docker stats at the end of the window: exit 124 (or 137 after --kill-after) is a full window.
@@ -229,18 +392,46 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
         if not sample:
             detail = f"no docker stats sample: {why or 'none printed for this container'}"
             for kind in ("cpu", "memory"):
-                out.append(check("performance", f"{prefix}{kind}_{unit['label']}", None, "<",
-                                 settings[f"slo_{kind}_percent"], f"slo_{kind}_percent", unit="%", status="error",
-                                 detail=detail))
+                out.append(
+                    check(
+                        "performance",
+                        f"{prefix}{kind}_{unit['label']}",
+                        None,
+                        "<",
+                        settings[f"slo_{kind}_percent"],
+                        f"slo_{kind}_percent",
+                        unit="%",
+                        status="error",
+                        detail=detail,
+                    )
+                )
             continue
-        out.append(check("performance", f"{prefix}cpu_{unit['label']}", round(sample["cpu"] / limit, 1), "<",
-                         settings["slo_cpu_percent"], "slo_cpu_percent", unit="%",
-                         detail=f"mean of {sample['samples']} samples over the {window} s of {phase} runs, of "
-                         f"{limit:g} CPUs ({base})"))
-        out.append(check("performance", f"{prefix}memory_{unit['label']}", sample["memory"], "<",
-                         settings["slo_memory_percent"], "slo_memory_percent", unit="%",
-                         detail=f"peak during the {phase} runs; {sample['memory_usage']}"
-                         + (" (its limit)" if unit["memory_limit"] else " (no limit: of the host)")))
+        out.append(
+            check(
+                "performance",
+                f"{prefix}cpu_{unit['label']}",
+                round(sample["cpu"] / limit, 1),
+                "<",
+                settings["slo_cpu_percent"],
+                "slo_cpu_percent",
+                unit="%",
+                detail=f"mean of {sample['samples']} samples over the {window} s of {phase} runs, of "
+                f"{limit:g} CPUs ({base})",
+            )
+        )
+        out.append(
+            check(
+                "performance",
+                f"{prefix}memory_{unit['label']}",
+                sample["memory"],
+                "<",
+                settings["slo_memory_percent"],
+                "slo_memory_percent",
+                unit="%",
+                detail=f"peak during the {phase} runs; {sample['memory_usage']}"
+                + (" (its limit)" if unit["memory_limit"] else " (no limit: of the host)"),
+            )
+        )
     return out
 
 
@@ -263,19 +454,56 @@ def _load(runs, settings, phase) -> tuple[list[dict], list[dict]]:
             distributions.append({"phase": phase, "target": target, "tool": tool, **measured})
         if not measured and not status:
             status = "error"
-        basis = (f"{measured['requests']} requests in {measured['seconds']} s, "
-                 f"{settings['verify_load_connections']} connections, {tool}") if measured else why
-        out.append(check("performance", f"{prefix}throughput_{target}", measured.get("rps"), ">",
-                         settings["slo_throughput_rps"], "slo_throughput_rps", unit="req/s", status=status,
-                         detail=basis))
+        basis = (
+            (
+                f"{measured['requests']} requests in {measured['seconds']} s, "
+                f"{settings['verify_load_connections']} connections, {tool}"
+            )
+            if measured
+            else why
+        )
+        out.append(
+            check(
+                "performance",
+                f"{prefix}throughput_{target}",
+                measured.get("rps"),
+                ">",
+                settings["slo_throughput_rps"],
+                "slo_throughput_rps",
+                unit="req/s",
+                status=status,
+                detail=basis,
+            )
+        )
         for p in ("95", "99"):
-            out.append(check("performance", f"{prefix}latency_p{p}_{target}", measured.get(f"p{p}_ms"), "<",
-                             settings[f"slo_latency_p{p}_ms"], f"slo_latency_p{p}_ms", unit="ms", status=status,
-                             detail=basis))
-        out.append(check("availability", f"{prefix}request_success_{target}", measured.get("success_percent"), ">",
-                         settings["slo_availability_percent"], "slo_availability_percent", unit="%", status=status,
-                         detail=(f"{measured['failed']} of {measured['attempts']} requests failed "
-                                 f"({measured['failures']})") if measured else why))
+            out.append(
+                check(
+                    "performance",
+                    f"{prefix}latency_p{p}_{target}",
+                    measured.get(f"p{p}_ms"),
+                    "<",
+                    settings[f"slo_latency_p{p}_ms"],
+                    f"slo_latency_p{p}_ms",
+                    unit="ms",
+                    status=status,
+                    detail=basis,
+                )
+            )
+        out.append(
+            check(
+                "availability",
+                f"{prefix}request_success_{target}",
+                measured.get("success_percent"),
+                ">",
+                settings["slo_availability_percent"],
+                "slo_availability_percent",
+                unit="%",
+                status=status,
+                detail=(f"{measured['failed']} of {measured['attempts']} requests failed ({measured['failures']})")
+                if measured
+                else why,
+            )
+        )
     return out, distributions
 
 
@@ -287,10 +515,19 @@ def performance(raw, settings, units) -> tuple[list[dict], list[dict]]:
     stress = section.get("stress")
     if stress:
         stdout, why = _result(stress.get("stress_ng"))
-        out.append(check("performance", "stress_completed", stdout is not None or None, "==", True,
-                         "verify_stress_workers, verify_stress_seconds", status=_status_of(stress.get("stress_ng")),
-                         detail=f"stress-ng --cpu {settings['verify_stress_workers']} for "
-                         f"{settings['verify_stress_seconds']} s" + (f": {why}" if why else "")))
+        out.append(
+            check(
+                "performance",
+                "stress_completed",
+                stdout is not None or None,
+                "==",
+                True,
+                "verify_stress_workers, verify_stress_seconds",
+                status=_status_of(stress.get("stress_ng")),
+                detail=f"stress-ng --cpu {settings['verify_stress_workers']} for "
+                f"{settings['verify_stress_seconds']} s" + (f": {why}" if why else ""),
+            )
+        )
         more, stressed = _load(stress.get("runs") or [], settings, "stress")
         out += more + _resources(raw, stress, settings, "stress", units)
         distributions += stressed
@@ -302,28 +539,72 @@ def security(raw, settings) -> list[dict]:
     section = raw["security"]
     out = []
     k8s = section.get("k8s_node", False)
-    allowed_tcp = sorted({int(p) for p in settings["verify_allowed_tcp_ports"] + settings["verify_allowed_tcp_ports_extra"]
-                          + (settings["verify_k8s_tcp_ports"] if k8s else [])})
-    allowed_udp = sorted({int(p) for p in settings["verify_allowed_udp_ports"] + (settings["verify_k8s_udp_ports"] if k8s else [])})
+    allowed_tcp = sorted(
+        {
+            int(p)
+            for p in settings["verify_allowed_tcp_ports"]
+            + settings["verify_allowed_tcp_ports_extra"]
+            + (settings["verify_k8s_tcp_ports"] if k8s else [])
+        }
+    )
+    allowed_udp = sorted(
+        {int(p) for p in settings["verify_allowed_udp_ports"] + (settings["verify_k8s_udp_ports"] if k8s else [])}
+    )
     stdout, why = _result(section.get("ss"))
     expected = f"only {','.join(map(str, allowed_tcp))}/tcp, {','.join(map(str, allowed_udp))}/udp"
     setting = "verify_allowed_tcp_ports, verify_allowed_tcp_ports_extra, verify_allowed_udp_ports"
     if stdout is None:
-        out.append(check("security", "listening_sockets", None, "==", [], setting, expected=expected,
-                         status=_status_of(section.get("ss")) or "error", detail=why))
+        out.append(
+            check(
+                "security",
+                "listening_sockets",
+                None,
+                "==",
+                [],
+                setting,
+                expected=expected,
+                status=_status_of(section.get("ss")) or "error",
+                detail=why,
+            )
+        )
     else:
-        exposed = sorted({
-            entry["text"] for entry in parse.listeners(stdout) if not entry["loopback"]
-            and entry["port"] not in (allowed_tcp if entry["protocol"] == "tcp" else allowed_udp)
-        })
-        out.append(check("security", "listening_sockets", exposed, "==", [], setting, expected=expected,
-                         detail="non-loopback listening sockets outside the allowed set"
-                         + (" (Kubernetes node: its ports are allowed)" if k8s else "")))
+        exposed = sorted(
+            {
+                entry["text"]
+                for entry in parse.listeners(stdout)
+                if not entry["loopback"]
+                and entry["port"] not in (allowed_tcp if entry["protocol"] == "tcp" else allowed_udp)
+            }
+        )
+        out.append(
+            check(
+                "security",
+                "listening_sockets",
+                exposed,
+                "==",
+                [],
+                setting,
+                expected=expected,
+                detail="non-loopback listening sockets outside the allowed set"
+                + (" (Kubernetes node: its ports are allowed)" if k8s else ""),
+            )
+        )
     allowed = {int(p) for p in settings["verify_allowed_published_ports"]}
-    published = sorted({p["text"] for p in parse.published_ports(section.get("containers") or []) if p["port"] not in allowed})
-    out.append(check("security", "published_ports", published, "==", [], "verify_allowed_published_ports",
-                     expected=f"only {','.join(map(str, sorted(allowed)))}",
-                     detail="container ports published on the host outside the allowed set"))
+    published = sorted(
+        {p["text"] for p in parse.published_ports(section.get("containers") or []) if p["port"] not in allowed}
+    )
+    out.append(
+        check(
+            "security",
+            "published_ports",
+            published,
+            "==",
+            [],
+            "verify_allowed_published_ports",
+            expected=f"only {','.join(map(str, sorted(allowed)))}",
+            detail="container ports published on the host outside the allowed set",
+        )
+    )
     if "trivy" in raw:
         out += trivy(raw["trivy"], settings)
     if "pip_audit" in raw:
@@ -333,15 +614,19 @@ def security(raw, settings) -> list[dict]:
 
 def _gated_misconfigs(scan, severities):
     return sum(scan["misconfigurations"][s] for s in severities), sorted(
-        {f"{i}[{s}]" for s, i in scan["found"]["misconfigurations"] if s in severities})
+        {f"{i}[{s}]" for s, i in scan["found"]["misconfigurations"] if s in severities}
+    )
 
 
 def trivy(section, settings) -> list[dict]:
     out = []
     severities = settings["slo_misconfig_severities"]
     db = section.get("db")
-    db_note = f"DB of {db.get('UpdatedAt', '?')}" if db else "vulnerability DB unavailable" + (
-        f": {section['db_error']}" if section.get("db_error") else "")
+    db_note = (
+        f"DB of {db.get('UpdatedAt', '?')}"
+        if db
+        else "vulnerability DB unavailable" + (f": {section['db_error']}" if section.get("db_error") else "")
+    )
     for run in section.get("images") or []:
         service, image = run["item"]["label"], run["item"]["image"]
         stdout, why = _result(run)
@@ -355,25 +640,68 @@ def trivy(section, settings) -> list[dict]:
         if scan is None and not status:
             status = "error"
         if scan and not db:
-            out.append(check("security", f"image_vulnerabilities_{service}", None, "<=",
-                             settings["slo_critical_vulnerabilities"], "slo_critical_vulnerabilities",
-                             unit="critical", status="unavailable", detail=db_note, image=image))
+            out.append(
+                check(
+                    "security",
+                    f"image_vulnerabilities_{service}",
+                    None,
+                    "<=",
+                    settings["slo_critical_vulnerabilities"],
+                    "slo_critical_vulnerabilities",
+                    unit="critical",
+                    status="unavailable",
+                    detail=db_note,
+                    image=image,
+                )
+            )
         else:
             critical = sorted({i for s, i in scan["found"]["vulnerabilities"] if s == "CRITICAL"}) if scan else []
-            out.append(check("security", f"image_vulnerabilities_{service}",
-                             scan["vulnerabilities"]["CRITICAL"] if scan else None, "<=",
-                             settings["slo_critical_vulnerabilities"], "slo_critical_vulnerabilities",
-                             unit="critical", status=status, image=image,
-                             detail=why or f"{scan['vulnerabilities']['HIGH']} high; {db_note}"
-                             + (f": {'; '.join(critical[:10])}" if critical else "")))
+            out.append(
+                check(
+                    "security",
+                    f"image_vulnerabilities_{service}",
+                    scan["vulnerabilities"]["CRITICAL"] if scan else None,
+                    "<=",
+                    settings["slo_critical_vulnerabilities"],
+                    "slo_critical_vulnerabilities",
+                    unit="critical",
+                    status=status,
+                    image=image,
+                    detail=why
+                    or f"{scan['vulnerabilities']['HIGH']} high; {db_note}"
+                    + (f": {'; '.join(critical[:10])}" if critical else ""),
+                )
+            )
         secrets = sorted({i for _, i in scan["found"]["secrets"]}) if scan else []
-        out.append(check("security", f"image_secrets_{service}", len(scan["found"]["secrets"]) if scan else None, "<=",
-                         settings["slo_secrets"], "slo_secrets", unit="secrets", status=status, image=image,
-                         detail=why or " ".join(secrets[:10])))
+        out.append(
+            check(
+                "security",
+                f"image_secrets_{service}",
+                len(scan["found"]["secrets"]) if scan else None,
+                "<=",
+                settings["slo_secrets"],
+                "slo_secrets",
+                unit="secrets",
+                status=status,
+                image=image,
+                detail=why or " ".join(secrets[:10]),
+            )
+        )
         count, ids = _gated_misconfigs(scan, severities) if scan else (None, [])
-        out.append(check("security", f"image_misconfig_{service}", count, "<=", settings["slo_misconfigurations"],
-                         "slo_misconfigurations, slo_misconfig_severities", unit="findings", status=status,
-                         image=image, detail=why or f"{'/'.join(severities)} {' '.join(ids[:10])}".strip()))
+        out.append(
+            check(
+                "security",
+                f"image_misconfig_{service}",
+                count,
+                "<=",
+                settings["slo_misconfigurations"],
+                "slo_misconfigurations, slo_misconfig_severities",
+                unit="findings",
+                status=status,
+                image=image,
+                detail=why or f"{'/'.join(severities)} {' '.join(ids[:10])}".strip(),
+            )
+        )
     for run in section.get("config") or []:
         path = run["item"]
         stdout, why = _result(run)
@@ -387,10 +715,19 @@ def trivy(section, settings) -> list[dict]:
         if scan is None and not status:
             status = "error"
         count, ids = _gated_misconfigs(scan, severities) if scan else (None, [])
-        out.append(check("security", f"config_misconfig_{path.rstrip('/').rsplit('/', 1)[-1]}", count, "<=",
-                         settings["slo_misconfigurations"], "slo_misconfigurations, slo_misconfig_severities",
-                         unit="findings", status=status,
-                         detail=why or f"{path}: {scan['targets']} files scanned; {' '.join(ids[:10])}".strip()))
+        out.append(
+            check(
+                "security",
+                f"config_misconfig_{path.rstrip('/').rsplit('/', 1)[-1]}",
+                count,
+                "<=",
+                settings["slo_misconfigurations"],
+                "slo_misconfigurations, slo_misconfig_severities",
+                unit="findings",
+                status=status,
+                detail=why or f"{path}: {scan['targets']} files scanned; {' '.join(ids[:10])}".strip(),
+            )
+        )
     return out
 
 
@@ -401,24 +738,65 @@ def pip_audit(run, settings) -> list[dict]:
         stdout, why = run["stdout"], ""
     status = _status_of(run)
     if stdout is None:
-        return [check("security", "python_dependencies", None, "<=", settings["slo_python_vulnerabilities"],
-                      "slo_python_vulnerabilities", unit="vulnerabilities", status=status or "error", detail=why)]
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status=status or "error",
+                detail=why,
+            )
+        ]
     try:
         audit = parse.pip_audit(stdout)
     except parse.ParseError as exc:
-        return [check("security", "python_dependencies", None, "<=", settings["slo_python_vulnerabilities"],
-                      "slo_python_vulnerabilities", unit="vulnerabilities", status="error", detail=str(exc))]
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status="error",
+                detail=str(exc),
+            )
+        ]
     found = "; ".join(f"{v['name']} {v['version']}: {' '.join(v['ids'])}" for v in audit["vulnerable"])
     if audit["skipped"]:
         # pip-audit marks a package it could not look up as skipped and still exits 0: not audited, not a pass.
         status = "fail" if audit["count"] > settings["slo_python_vulnerabilities"] else "unavailable"
         detail = f"{len(audit['skipped'])} of {audit['packages']} packages not audited ({audit['skipped'][0]})"
-        return [check("security", "python_dependencies", audit["count"] if audit["audited"] else None, "<=",
-                      settings["slo_python_vulnerabilities"], "slo_python_vulnerabilities", unit="vulnerabilities",
-                      status=status, detail=f"{found}; {detail}" if found else detail)]
-    return [check("security", "python_dependencies", audit["count"], "<=", settings["slo_python_vulnerabilities"],
-                  "slo_python_vulnerabilities", unit="vulnerabilities",
-                  detail=f"{audit['packages']} pinned packages audited" + (f": {found}" if found else ""))]
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                audit["count"] if audit["audited"] else None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status=status,
+                detail=f"{found}; {detail}" if found else detail,
+            )
+        ]
+    return [
+        check(
+            "security",
+            "python_dependencies",
+            audit["count"],
+            "<=",
+            settings["slo_python_vulnerabilities"],
+            "slo_python_vulnerabilities",
+            unit="vulnerabilities",
+            detail=f"{audit['packages']} pinned packages audited" + (f": {found}" if found else ""),
+        )
+    ]
 
 
 # --- availability -------------------------------------------------------------------------------------------------
@@ -426,17 +804,43 @@ def availability(raw, settings, units) -> list[dict]:
     out = []
     for service in settings["verify_services"]:
         if not any(unit["role"] == service for unit in units):
-            out.append(check("availability", f"{service}_state", "missing", "==", "running", "verify_services",
-                             detail=f"no container of service {service} in project {settings['verify_project']}"))
+            out.append(
+                check(
+                    "availability",
+                    f"{service}_state",
+                    "missing",
+                    "==",
+                    "running",
+                    "verify_services",
+                    detail=f"no container of service {service} in project {settings['verify_project']}",
+                )
+            )
     allowed_health = ["healthy"] + ([] if settings["verify_health_check_required"] else ["none"])
     for unit in units:
-        out.append(check("availability", f"{unit['label']}_state", unit["state"], "==", "running", "verify_services",
-                         detail=f"up {unit['uptime_hours']} h since {unit['started_at']}, {unit['restarts']} restarts"
-                         if unit["running"] else f"exit code {unit['exit_code']}"
-                         + (", OOM-killed" if unit["oom_killed"] else "")))
-        out.append(check("availability", f"{unit['label']}_health", unit["health"], "in", allowed_health,
-                         "verify_health_check_required",
-                         detail="no health check defined" if unit["health"] == "none" else (unit["health_log"] or [""])[-1]))
+        out.append(
+            check(
+                "availability",
+                f"{unit['label']}_state",
+                unit["state"],
+                "==",
+                "running",
+                "verify_services",
+                detail=f"up {unit['uptime_hours']} h since {unit['started_at']}, {unit['restarts']} restarts"
+                if unit["running"]
+                else f"exit code {unit['exit_code']}" + (", OOM-killed" if unit["oom_killed"] else ""),
+            )
+        )
+        out.append(
+            check(
+                "availability",
+                f"{unit['label']}_health",
+                unit["health"],
+                "in",
+                allowed_health,
+                "verify_health_check_required",
+                detail="no health check defined" if unit["health"] == "none" else (unit["health_log"] or [""])[-1],
+            )
+        )
     out += history.checks({**(raw.get("history") or {}), "now": raw["now"]}, settings, check)
     return out
 
@@ -450,25 +854,60 @@ def patches(raw, settings) -> list[dict]:
         stdout, why = _result(run)
         name = f"{target}_security"
         if stdout is None:
-            out.append(check("patches", name, None, "<=", settings["slo_pending_security_updates"],
-                             "slo_pending_security_updates", unit="updates", status=_status_of(run) or "error",
-                             detail=why))
+            out.append(
+                check(
+                    "patches",
+                    name,
+                    None,
+                    "<=",
+                    settings["slo_pending_security_updates"],
+                    "slo_pending_security_updates",
+                    unit="updates",
+                    status=_status_of(run) or "error",
+                    detail=why,
+                )
+            )
             continue
         policy, _, simulation = stdout.partition("\n===\n")
         try:
             pending = parse.apt_pending(policy, simulation)
         except parse.ParseError as exc:
-            out.append(check("patches", name, None, "<=", settings["slo_pending_security_updates"],
-                             "slo_pending_security_updates", unit="updates", status="error", detail=str(exc)))
+            out.append(
+                check(
+                    "patches",
+                    name,
+                    None,
+                    "<=",
+                    settings["slo_pending_security_updates"],
+                    "slo_pending_security_updates",
+                    unit="updates",
+                    status="error",
+                    detail=str(exc),
+                )
+            )
             continue
         security = [p for p in pending["security"] if p["package"] not in ignored]
         shown = ", ".join(f"{p['package']} {p['installed']} -> {p['candidate']}" for p in security[:8])
-        out.append(check("patches", name, len(security), "<=", settings["slo_pending_security_updates"],
-                         "slo_pending_security_updates", unit="updates", image=(run.get("item") or {}).get("image", ""),
-                         detail=f"{len(pending['pending'])} pending updates, {len(pending['security'])} from a security "
-                         f"suite" + (f" ({len(pending['security']) - len(security)} in verify_patches_ignore)"
-                                     if len(security) != len(pending["security"]) else "")
-                         + (f": {shown}" if shown else "")))
+        out.append(
+            check(
+                "patches",
+                name,
+                len(security),
+                "<=",
+                settings["slo_pending_security_updates"],
+                "slo_pending_security_updates",
+                unit="updates",
+                image=(run.get("item") or {}).get("image", ""),
+                detail=f"{len(pending['pending'])} pending updates, {len(pending['security'])} from a security "
+                f"suite"
+                + (
+                    f" ({len(pending['security']) - len(security)} in verify_patches_ignore)"
+                    if len(security) != len(pending["security"])
+                    else ""
+                )
+                + (f": {shown}" if shown else ""),
+            )
+        )
     return out
 
 
@@ -481,41 +920,82 @@ def audit(raw, settings) -> list[dict]:
         status = parse.auditctl_status(stdout) if stdout is not None else None
     except parse.ParseError as exc:
         status, why = None, str(exc)
-    out.append(check("audit", "auditd_running", (status["enabled"] and status["pid"] > 0) if status else None, "==",
-                     True, "verify_audit_keys", expected="enabled, events go to auditd",
-                     status=_status_of(section.get("status")) or ("" if status else "error"),
-                     detail=f"enabled {int(status['enabled'])}, auditd pid {status['pid']}, {status['lost']} events lost"
-                     if status else why))
+    out.append(
+        check(
+            "audit",
+            "auditd_running",
+            (status["enabled"] and status["pid"] > 0) if status else None,
+            "==",
+            True,
+            "verify_audit_keys",
+            expected="enabled, events go to auditd",
+            status=_status_of(section.get("status")) or ("" if status else "error"),
+            detail=f"enabled {int(status['enabled'])}, auditd pid {status['pid']}, {status['lost']} events lost"
+            if status
+            else why,
+        )
+    )
     stdout, why = _result(section.get("rules"))
     rules = parse.auditctl_rules(stdout) if stdout is not None else None
     for key in settings["verify_audit_keys"]:
-        out.append(check("audit", f"rules_{key}", (key in rules) if rules is not None else None, "==", True,
-                         "verify_audit_keys", expected="rule loaded",
-                         status="" if rules is not None else (_status_of(section.get("rules")) or "error"),
-                         detail="; ".join(rules.get(key, [])) if rules is not None else why))
+        out.append(
+            check(
+                "audit",
+                f"rules_{key}",
+                (key in rules) if rules is not None else None,
+                "==",
+                True,
+                "verify_audit_keys",
+                expected="rule loaded",
+                status="" if rules is not None else (_status_of(section.get("rules")) or "error"),
+                detail="; ".join(rules.get(key, [])) if rules is not None else why,
+            )
+        )
     stdout, why = _result(section.get("log"))
     # The log is read after this run's own Docker calls: ages count from that moment.
     now = parse.moment(section.get("now") or raw["now"]).timestamp()
     last = parse.audit_last_events(stdout) if stdout is not None else None
     for key in settings["verify_audit_recent_keys"]:
         age = round(now - last[key]) if last and key in last else None
-        out.append(check("audit", f"events_recent_{key}", age, "<=", settings["verify_audit_max_age_seconds"],
-                         "verify_audit_max_age_seconds", unit="s",
-                         status="" if age is not None else (_status_of(section.get("log")) or
-                                                            ("fail" if last is not None else "error")),
-                         display=age if age is not None else "no event",
-                         detail=f"age of the last {key} event in the audit log" if last is not None
-                         else why))
+        out.append(
+            check(
+                "audit",
+                f"events_recent_{key}",
+                age,
+                "<=",
+                settings["verify_audit_max_age_seconds"],
+                "verify_audit_max_age_seconds",
+                unit="s",
+                status=""
+                if age is not None
+                else (_status_of(section.get("log")) or ("fail" if last is not None else "error")),
+                display=age if age is not None else "no event",
+                detail=f"age of the last {key} event in the audit log" if last is not None else why,
+            )
+        )
     stdout, why = _result(section.get("nginx"))
     entries = parse.nginx_access_lines(stdout or "") if stdout is not None else None
-    out.append(check("audit", "nginx_access_log", len(entries) if entries is not None else None, ">", 0,
-                     "verify_audit_max_age_seconds", unit="entries",
-                     status="" if entries is not None else (_status_of(section.get("nginx")) or "error"),
-                     expected="entries with client, request and status",
-                     detail=(f"in the last {settings['verify_audit_max_age_seconds']} s; last: "
-                             f"{entries[-1]['remote']} {entries[-1]['method']} {entries[-1]['uri']} {entries[-1]['status']}"
-                             if entries else f"no access entry in the last {settings['verify_audit_max_age_seconds']} s")
-                     if entries is not None else why))
+    out.append(
+        check(
+            "audit",
+            "nginx_access_log",
+            len(entries) if entries is not None else None,
+            ">",
+            0,
+            "verify_audit_max_age_seconds",
+            unit="entries",
+            status="" if entries is not None else (_status_of(section.get("nginx")) or "error"),
+            expected="entries with client, request and status",
+            detail=(
+                f"in the last {settings['verify_audit_max_age_seconds']} s; last: "
+                f"{entries[-1]['remote']} {entries[-1]['method']} {entries[-1]['uri']} {entries[-1]['status']}"
+                if entries
+                else f"no access entry in the last {settings['verify_audit_max_age_seconds']} s"
+            )
+            if entries is not None
+            else why,
+        )
+    )
     return out
 
 

@@ -51,7 +51,7 @@ def measure(answers: dict, now: float, window_days: float) -> dict:
     window = float(window_days) * 86400
     covered = min(max(now - values["first_sample"], 0.0), window)
     ratio = min(max(values["availability"], 0.0), 1.0)
-    failures = int(round(values["failures"]))
+    failures = round(values["failures"])
     downtime = (1 - ratio) * covered
     return {
         "uptime_percent": round(100 * ratio, 4),
@@ -74,21 +74,23 @@ def checks(section: dict, settings: dict, check) -> list[dict]:
 
     def unavailable(why):
         return [
-            check("availability", name, None, op, settings[setting], setting, unit=unit, status="unavailable",
-                  detail=why)
+            check(
+                "availability", name, None, op, settings[setting], setting, unit=unit, status="unavailable", detail=why
+            )
             for name, _, op, setting, unit in names
         ]
 
     if not section.get("url"):
-        return unavailable("no monitoring history: verify_prometheus_url is empty (uptime, MTBF and MTTR are "
-                           "measured over the SLO window by Prometheus, not by one verify run)")
+        return unavailable(
+            "no monitoring history: verify_prometheus_url is empty (uptime, MTBF and MTTR are "
+            "measured over the SLO window by Prometheus, not by one verify run)"
+        )
     window_days = settings["verify_history_window_days"]
     try:
         history = measure(section.get("answers") or {}, parse.moment(section["now"]).timestamp(), window_days)
     except parse.ParseError as exc:
         return [
-            {**item, "status": "error", "detail": f"Prometheus at {section['url']}: {exc}"}
-            for item in unavailable("")
+            {**item, "status": "error", "detail": f"Prometheus at {section['url']}: {exc}"} for item in unavailable("")
         ]
     covered = f"{history['covered_hours']} h of history in the {history['window_hours']} h window"
     partial = not history["complete"] and not settings["verify_accept_partial_history"]
@@ -96,19 +98,60 @@ def checks(section: dict, settings: dict, check) -> list[dict]:
     why = f"insufficient history: {covered} (verify_accept_partial_history: false)" if partial else covered
     failures = f"{history['failures']} failures; "
     out = [
-        check("availability", "uptime", history["uptime_percent"], ">", settings["slo_availability_percent"],
-              "slo_availability_percent", unit="%", status=status, detail=why),
+        check(
+            "availability",
+            "uptime",
+            history["uptime_percent"],
+            ">",
+            settings["slo_availability_percent"],
+            "slo_availability_percent",
+            unit="%",
+            status=status,
+            detail=why,
+        ),
     ]
     if history["failures"]:
-        out.append(check("availability", "mtbf", history["mtbf_hours"], ">", settings["slo_mtbf_hours"],
-                         "slo_mtbf_hours", unit="h", status=status, detail=failures + why))
+        out.append(
+            check(
+                "availability",
+                "mtbf",
+                history["mtbf_hours"],
+                ">",
+                settings["slo_mtbf_hours"],
+                "slo_mtbf_hours",
+                unit="h",
+                status=status,
+                detail=failures + why,
+            )
+        )
     else:
         # No failure: MTBF is at least the history covered, which meets the target only when that is long enough.
         enough = history["covered_hours"] >= settings["slo_mtbf_hours"]
-        out.append(check("availability", "mtbf", history["covered_hours"], ">", settings["slo_mtbf_hours"],
-                         "slo_mtbf_hours", unit="h", display=f"no failure in {history['covered_hours']} h",
-                         status=status or ("pass" if enough else "unavailable"),
-                         detail=why if enough or status else f"no failure yet, but only {covered}"))
-    out.append(check("availability", "mttr", history["mttr_minutes"], "<", settings["slo_mttr_minutes"],
-                     "slo_mttr_minutes", unit="min", status=status, detail=failures + why))
+        out.append(
+            check(
+                "availability",
+                "mtbf",
+                history["covered_hours"],
+                ">",
+                settings["slo_mtbf_hours"],
+                "slo_mtbf_hours",
+                unit="h",
+                display=f"no failure in {history['covered_hours']} h",
+                status=status or ("pass" if enough else "unavailable"),
+                detail=why if enough or status else f"no failure yet, but only {covered}",
+            )
+        )
+    out.append(
+        check(
+            "availability",
+            "mttr",
+            history["mttr_minutes"],
+            "<",
+            settings["slo_mttr_minutes"],
+            "slo_mttr_minutes",
+            unit="min",
+            status=status,
+            detail=failures + why,
+        )
+    )
     return out

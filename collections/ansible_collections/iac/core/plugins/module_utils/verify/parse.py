@@ -56,7 +56,11 @@ def units(containers: list[dict], now: str, services=()) -> list[dict]:
     current = moment(now)
     found = []
     for container in containers:
-        config, state, host = container.get("Config") or {}, container.get("State") or {}, container.get("HostConfig") or {}
+        config, state, host = (
+            container.get("Config") or {},
+            container.get("State") or {},
+            container.get("HostConfig") or {},
+        )
         labels = config.get("Labels") or {}
         created = _docker_time(container.get("Created"))
         started = _docker_time(state.get("StartedAt"))
@@ -346,7 +350,9 @@ def trivy(output: str) -> dict:
                 severity = finding.get("Severity", "UNKNOWN")
                 counts[kind][severity] = counts[kind].get(severity, 0) + 1
                 if kind == "vulnerabilities":
-                    ident = f"{finding.get('VulnerabilityID')} {finding.get('PkgName')}@{finding.get('InstalledVersion')}"
+                    ident = (
+                        f"{finding.get('VulnerabilityID')} {finding.get('PkgName')}@{finding.get('InstalledVersion')}"
+                    )
                 else:
                     ident = f"{finding.get('ID') or finding.get('RuleID') or '?'}({result.get('Target', '')})"
                 found[kind].append((severity, ident))
@@ -391,8 +397,13 @@ def apt_pending(policy: str, simulation: str) -> dict:
         r"^Inst (\S+) \[([^\]]+)\] \((\S+) ([^\[)]+?)(?: \[[^\]]+\])?\)", simulation, re.MULTILINE
     ):
         pending.append(
-            {"package": name, "installed": current, "candidate": new, "origin": origin,
-             "security": "security" in origin.lower()}
+            {
+                "package": name,
+                "installed": current,
+                "candidate": new,
+                "origin": origin,
+                "security": "security" in origin.lower(),
+            }
         )
     return {
         "indexes": sorted({f"{uri} {suite}" for uri, suite in indexes}),
@@ -454,7 +465,9 @@ def prometheus_vector(answer) -> list[tuple[dict, float]]:
         except ValueError as exc:
             raise ParseError(f"Prometheus answered no JSON: {exc}") from exc
     if not isinstance(answer, dict) or answer.get("status") != "success":
-        raise ParseError(f"Prometheus query failed: {(answer or {}).get('error', answer) if isinstance(answer, dict) else answer}")
+        raise ParseError(
+            f"Prometheus query failed: {(answer or {}).get('error', answer) if isinstance(answer, dict) else answer}"
+        )
     data = answer.get("data") or {}
     if data.get("resultType") == "scalar":
         return [({}, float(data["result"][1]))]

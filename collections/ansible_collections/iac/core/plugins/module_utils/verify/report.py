@@ -85,7 +85,11 @@ def summary(report: dict) -> str:
     ]
     missing = [item["name"] for item in report["checks"] if item["status"] in NOT_CHECKED]
     if missing:
-        note = "" if "unavailable" in report["gating_statuses"] else " (verify_require_vuln_db: false lets the gate pass without them)"
+        note = (
+            ""
+            if "unavailable" in report["gating_statuses"]
+            else " (verify_require_vuln_db: false lets the gate pass without them)"
+        )
         lines.append(f"NOT CHECKED (not passes): {len(missing)}: {', '.join(missing)}{note}")
     return "\n".join(lines)
 
@@ -118,6 +122,7 @@ def _svg(run: dict, width: int = 560, height: int = 220) -> str:
     left, right, top, bottom = 50, 10, 10, 30
     top_ms = max(ms for _, ms in points) or 1.0
     plot_w, plot_h = width - left - right, height - top - bottom
+    middle = top + plot_h / 2
 
     def x(p):
         return left + plot_w * p / 100
@@ -138,7 +143,7 @@ def _svg(run: dict, width: int = 560, height: int = 220) -> str:
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#f6f8fa" stroke="#d0d7de"/>'
         f'<text x="{left - 5}" y="{top + 10}" text-anchor="end">{top_ms:g}</text>'
         f'<text x="{left - 5}" y="{top + plot_h}" text-anchor="end">0</text>'
-        f'<text x="12" y="{top + plot_h / 2}" transform="rotate(-90 12 {top + plot_h / 2})" text-anchor="middle">ms</text>'
+        f'<text x="12" y="{middle}" transform="rotate(-90 12 {middle})" text-anchor="middle">ms</text>'
         f'{ticks}<path d="{path}" fill="none" stroke="#0969da" stroke-width="2"/>{marks}</svg>'
     )
 
@@ -153,34 +158,45 @@ def html_page(report: dict) -> str:
         f"<td>{esc(item.get('setting') or '')}</td><td>{esc(str(item.get('detail') or ''))}</td></tr>"
         for item in report["checks"]
     )
-    charts = "".join(
-        f'<figure data-run="{esc(run["phase"])} {esc(run["target"])}"><figcaption>{esc(run["phase"])} run on '
-        f"{esc(run['target'])} ({esc(run['tool'])}): {run['rps']} req/s, p95 {run['p95_ms']} ms, p99 {run['p99_ms']} ms, "
-        f"{run['failed']} of {run['attempts']} failed</figcaption>{_svg(run)}</figure>"
-        for run in report.get("distributions") or []
-    ) or "<p>No load run in this report.</p>"
+    charts = (
+        "".join(
+            f'<figure data-run="{esc(run["phase"])} {esc(run["target"])}"><figcaption>{esc(run["phase"])} run on '
+            f"{esc(run['target'])} ({esc(run['tool'])}): {run['rps']} req/s, "
+            f"p95 {run['p95_ms']} ms, p99 {run['p99_ms']} ms, "
+            f"{run['failed']} of {run['attempts']} failed</figcaption>{_svg(run)}</figure>"
+            for run in report.get("distributions") or []
+        )
+        or "<p>No load run in this report.</p>"
+    )
     missing = [item for item in report["checks"] if item["status"] in NOT_CHECKED]
     not_checked = (
-        "<ul>" + "".join(f'<li data-check="{esc(i["name"])}"><b>{esc(i["name"])}</b> ({i["status"]}): '
-                         f"{esc(str(i.get('detail') or ''))}</li>" for i in missing) + "</ul>"
-        if missing else "<p>Everything was checked.</p>"
+        "<ul>"
+        + "".join(
+            f'<li data-check="{esc(i["name"])}"><b>{esc(i["name"])}</b> ({i["status"]}): '
+            f"{esc(str(i.get('detail') or ''))}</li>"
+            for i in missing
+        )
+        + "</ul>"
+        if missing
+        else "<p>Everything was checked.</p>"
     )
     counts_text = ", ".join(f"{n} {s}" for s, n in report["counts"].items())
     result = report["result"].upper()
+    failed_text = (" Failed: " + esc(", ".join(report["failed"]))) if report["failed"] else ""
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>verify {esc(report['host'])}: {result}</title>
+<html lang="en"><head><meta charset="utf-8"><title>verify {esc(report["host"])}: {result}</title>
 <style>
 body {{ font-family: sans-serif; margin: 1.5em; color: #1f2328; }}
 table {{ border-collapse: collapse; font-size: 13px; }}
 td, th {{ border: 1px solid #d0d7de; padding: 3px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #f6f8fa; }} td.status {{ font-weight: bold; }}
-#result {{ font-size: 1.4em; font-weight: bold; color: {_COLOURS['pass' if result == 'PASS' else 'fail']}; }}
+#result {{ font-size: 1.4em; font-weight: bold; color: {_COLOURS["pass" if result == "PASS" else "fail"]}; }}
 figure {{ display: inline-block; margin: 0 1em 1em 0; }} svg text {{ font-size: 10px; }}
 </style></head><body>
-<h1>verify {esc(report['host'])} ({esc(report['project'])})</h1>
-<p id="result" data-result="{report['result']}">RESULT: {result}</p>
-<p>{esc(report.get('started', ''))} .. {esc(report.get('finished', ''))}; check mode: {report.get('check_mode')};
-{len(report['checks'])} checks: {esc(counts_text)}.{(' Failed: ' + esc(', '.join(report['failed']))) if report['failed'] else ''}</p>
+<h1>verify {esc(report["host"])} ({esc(report["project"])})</h1>
+<p id="result" data-result="{report["result"]}">RESULT: {result}</p>
+<p>{esc(report.get("started", ""))} .. {esc(report.get("finished", ""))}; check mode: {report.get("check_mode")};
+{len(report["checks"])} checks: {esc(counts_text)}.{failed_text}</p>
 <h2>Checks</h2>
 <table id="checks"><thead><tr><th>check</th><th>value</th><th>threshold</th><th>status</th><th>setting</th>
 <th>detail</th></tr></thead><tbody>{rows}</tbody></table>
