@@ -137,7 +137,7 @@ def machine(stack):
     return {
         "verify_allowed_tcp_ports_extra": sorted({e.port for e in before if e.protocol == "tcp"}),
         "verify_allowed_udp_ports": sorted({68, 546} | {e.port for e in before if e.protocol == "udp"}),
-        "verify_patches_ignore": held,
+        "verify_patches_ignore": [f"host:{package}" for package in held],
     }
 
 

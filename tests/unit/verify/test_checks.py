@@ -443,10 +443,16 @@ def test_pending_security_updates_fail_and_ignored_packages_are_said(settings):
     assert built["patches.host_security"]["value"] == 92
     assert "143 pending updates" in built["patches.host_security"]["detail"]
     assert built["patches.nginx_security"]["status"] == "pass"
-    settings["verify_patches_ignore"] = [
-        line.split()[1] for line in text("apt-host-upgrade.txt").splitlines() if line.startswith("Inst")
-    ]
-    assert build({"patches": [host]}, settings)["patches.host_security"]["status"] == "pass"
+    held = [line.split()[1] for line in text("apt-host-upgrade.txt").splitlines() if line.startswith("Inst")]
+    settings["verify_patches_ignore"] = [f"host:{package}" for package in held]
+    same_on_an_image = ran(host["stdout"], item={"label": "nginx", "image": "nginx:1"})
+    built = build({"patches": [host, same_on_an_image]}, settings)
+    assert built["patches.host_security"]["status"] == "pass"
+    assert "92 in verify_patches_ignore" in built["patches.host_security"]["detail"]
+    # Held on the host only: the same updates pending in an image still fail.
+    assert built["patches.nginx_security"]["status"] == "fail"
+    settings["verify_patches_ignore"] = held
+    assert build({"patches": [same_on_an_image]}, settings)["patches.nginx_security"]["status"] == "pass"
 
 
 def test_an_image_without_a_package_index_is_an_error(settings):

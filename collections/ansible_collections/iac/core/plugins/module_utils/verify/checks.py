@@ -886,7 +886,8 @@ def patches(raw, settings) -> list[dict]:
                 )
             )
             continue
-        security = [p for p in pending["security"] if p["package"] not in ignored]
+        # An entry names a package everywhere, or <target>:<package> on one target (host, or a container's label).
+        security = [p for p in pending["security"] if not {p["package"], f"{target}:{p['package']}"} & ignored]
         shown = ", ".join(f"{p['package']} {p['installed']} -> {p['candidate']}" for p in security[:8])
         out.append(
             check(
