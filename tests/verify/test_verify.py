@@ -7,6 +7,7 @@ roles/verify/README.md."""
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import socket
 import subprocess
@@ -15,6 +16,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from conftest import STACK, compose, container_of, docker, services_state, stack_healthy
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from iac_testlib.project import ROOT, settings
 from iac_testlib.tls import TLSServer, expired_for, free_port
 from iac_testlib.wait import wait_for
@@ -183,7 +186,7 @@ def alias_removed(service, alias):
     network = STACK["app_network_name"]
     container = container_of(service)
     info = docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", container).stdout
-    endpoint = __import__("json").loads(info)[network]
+    endpoint = json.loads(info)[network]
     keep = [a for a in endpoint["Aliases"] or [] if a != alias and a != container[:12]]
 
     def connect(aliases):
@@ -330,9 +333,6 @@ MISCONFIGURED_DOCKERFILE = "FROM debian:bookworm\nUSER root\nRUN apt-get update\
 def leaky_container(stack, tmp_path):
     """A container of the stack's project from an image with a private key baked in, running as root, with a pending
     security update; removed after the test."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-
     base = docker("inspect", "--format", "{{.Config.Image}}", container_of("nginx")).stdout.strip()
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     (tmp_path / "leaked.key").write_bytes(
