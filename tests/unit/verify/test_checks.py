@@ -526,3 +526,15 @@ def test_no_value_is_an_error_and_a_set_status_is_kept():
     assert [c["status"] for c in judged] == ["error", "unavailable", "error"]
     with pytest.raises(ValueError, match="one of the categories"):
         checks.evaluate([{"name": "x", "category": "nonsense"}])
+
+
+def test_a_category_turned_off_is_reported_unavailable_not_left_out(settings, containers):
+    built = build(
+        {"patches": {"disabled": "verify_patches"}, "audit": {"disabled": "verify_audit"}, "containers": containers},
+        settings,
+    )
+    assert set(built) == AUDIT_NAMES | {"patches.host_security"} | {
+        f"patches.{u}_security" for u in ("flask-blue", "nginx", "postgres", "redis")
+    }
+    assert {c["status"] for c in built.values()} == {"unavailable"}
+    assert built["audit.auditd_running"]["detail"] == "not checked: verify_audit is false"

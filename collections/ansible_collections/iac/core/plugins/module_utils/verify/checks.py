@@ -846,7 +846,26 @@ def availability(raw, settings, units) -> list[dict]:
 
 
 # --- patches ------------------------------------------------------------------------------------------------------
-def patches(raw, settings) -> list[dict]:
+def _turned_off(category, names, threshold, setting, section):
+    return [
+        check(
+            category,
+            name,
+            None,
+            "==",
+            threshold,
+            setting,
+            status="unavailable",
+            detail=f"not checked: {section['disabled']} is false",
+        )
+        for name in names
+    ]
+
+
+def patches(raw, settings, units) -> list[dict]:
+    if isinstance(raw["patches"], dict) and raw["patches"].get("disabled"):
+        names = ["host_security", *sorted({f"{unit['label']}_security" for unit in units})]
+        return _turned_off("patches", names, settings["slo_pending_security_updates"], "verify_patches", raw["patches"])
     out = []
     ignored = set(settings.get("verify_patches_ignore") or [])
     for run in raw["patches"]:
@@ -915,6 +934,14 @@ def patches(raw, settings) -> list[dict]:
 # --- audit --------------------------------------------------------------------------------------------------------
 def audit(raw, settings) -> list[dict]:
     section = raw["audit"]
+    if section.get("disabled"):
+        names = [
+            "auditd_running",
+            *(f"rules_{k}" for k in settings["verify_audit_keys"]),
+            *(f"events_recent_{k}" for k in settings["verify_audit_recent_keys"]),
+            "nginx_access_log",
+        ]
+        return _turned_off("audit", names, True, "verify_audit", section)
     out = []
     stdout, why = _result(section.get("status"))
     try:
@@ -1055,7 +1082,7 @@ def build(raw: dict, settings: dict) -> dict:
     if "availability" in raw:
         built += availability(raw, settings, units)
     if "patches" in raw:
-        built += patches(raw, settings)
+        built += patches(raw, settings, units)
     if "audit" in raw:
         built += audit(raw, settings)
     return {"units": units, "checks": evaluate(built), "distributions": distributions}
