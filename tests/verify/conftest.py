@@ -6,16 +6,18 @@ Which stack: the normal one (`make deploy`) by default; another instance through
     IAC_VERIFY_PROJECT=iacv IAC_VERIFY_STACK_DIR=/opt/iacv/stack IAC_VERIFY_HTTP_PORT=18080 \
     IAC_VERIFY_HTTPS_PORT=18443 IAC_VERIFY_NETWORK=iacv-network IAC_VERIFY_SUBNET=172.21.0.0/16 pytest tests/verify
 
-Two inputs describe this machine rather than the stack, and every run prints them: listening sockets the machine
-had before the tests (a management agent) are declared allowed, and so are the host's security updates already
-pending before the tests (an inventory that holds packages back declares them in verify_patches_ignore); a socket
-or an update that appears later still fails.
+Three inputs describe this machine rather than the stack, and every run prints them: listening sockets and ports
+published by other containers that the machine had before the tests (a management agent, another stack) are
+declared allowed, and so are the host's security updates already pending before the tests (an inventory that holds
+packages back declares them in verify_patches_ignore); a socket, a port or an update that appears later still
+fails.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,20 +125,28 @@ def _pending_security_updates():
     )
 
 
+def _published_ports():
+    """Host ports published by containers (docker ps: 0.0.0.0:443->443/tcp, [::]:443->443/tcp)."""
+    shown = docker("ps", "--format", "{{.Ports}}").stdout
+    return {int(port) for port in re.findall(r":(\d+)->", shown)}
+
+
 @pytest.fixture(scope="session")
 def machine(stack):
     """What this machine brings that the stack does not (see the module docstring)."""
     mine = {STACK["app_http_port"], STACK["app_https_port"]}
     before = sorted(entry for entry in listeners() if entry.port not in mine)
     held = _pending_security_updates()
+    published = sorted(_published_ports() - mine)
     print(
-        f"\n[verify tests] declared for this machine: listeners {before}; {len(held)} pending security updates "
-        "of the host",
+        f"\n[verify tests] declared for this machine: listeners {before}; ports published by other containers "
+        f"{published}; {len(held)} pending security updates of the host",
         flush=True,
     )
     return {
         "verify_allowed_tcp_ports_extra": sorted({e.port for e in before if e.protocol == "tcp"}),
         "verify_allowed_udp_ports": sorted({68, 546} | {e.port for e in before if e.protocol == "udp"}),
+        "verify_allowed_published_ports": sorted(mine | set(published)),
         "verify_patches_ignore": [f"host:{package}" for package in held],
     }
 
