@@ -1,233 +1,404 @@
-"""The verify playbook against the real stack: healthy, it passes every gate; broken in one way, it fails and names
-the check that saw it. Every test restores the stack it broke."""
+"""The verify playbook against a real stack: healthy, it reports every check it should and passes; broken (or
+pointed at a real misbehaving server), each check it can report is seen FAIL naming itself. Several independent
+breakages share one run; every test restores what it broke. The logic of each failure path is unit-tested on
+recorded outputs (tests/unit/verify); the table of check -> failing test -> passing test is in
+roles/verify/README.md."""
 
 from __future__ import annotations
 
-import datetime
-import hashlib
-import ipaddress
-import os
+import contextlib
+import json
 import re
-import shutil
-import ssl
+import socket
 import subprocess
-from pathlib import Path
+import threading
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
-from conftest import APP, HTTPS_PORT, SERVICES, STACK_DIR, compose, services_state, stack_healthy, wait_for
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from conftest import STACK, compose, container_of, docker, services_state, stack_healthy
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from iac_testlib.project import ROOT, settings
+from iac_testlib.tls import TLSServer, expired_for, free_port
+from iac_testlib.wait import wait_for
 
-CATEGORIES = {"connectivity", "tls", "performance", "security", "availability"}
-TLS_DIR = STACK_DIR / "tls"
-CA_KEY = STACK_DIR / "tls-ca" / "ca.key"
-# The name clients use (app_public_hostname; inventories/local has one host, localhost).
-SERVER_NAME = "localhost" if "inventory_hostname" in APP["app_public_hostname"] else APP["app_public_hostname"]
-
-
-def test_healthy_stack_passes_every_gate(verify):
-    run = verify()
-    assert run.rc == 0, run.explain()
-    report = run.report
-    assert report["result"] == "pass"
-    assert report["failed"] == []
-    assert {c["category"] for c in report["checks"]} == CATEGORIES
-    for check in report["checks"]:
-        assert {"name", "category", "value", "threshold", "status"} <= check.keys(), check
-        if check["status"] == "unavailable":
-            # Only the vulnerability scans may lack their data (no vulnerability DB offline), never as a pass.
-            assert check["name"].startswith("security.image_vulnerabilities_"), check
-            assert "vulnerability DB unavailable" in check["detail"]
-            assert check["value"] is None
-        else:
-            assert check["status"] == "pass", check
-            if check["name"].endswith(("_mtbf", "_mttr")) and check["value"] is None:
-                # No restart was observed: MTBF/MTTR have no value, and the report says so instead of inventing one.
-                assert check["display"].startswith(("no failure in", "nothing to repair")), check
-            else:
-                assert check["value"] is not None, check
-    names = {c["name"] for c in report["checks"]}
-    for service in SERVICES:
-        assert any(re.match(rf"availability\.{service}(-\w+)?_state$", n) for n in names), service
-        assert any(re.match(rf"security\.image_secrets_{service}(-\w+)?$", n) for n in names), service
-    assert "performance.throughput_/" in names
-    assert "tls.certificate_name" in names
-    assert re.search(r"CHECK +VALUE +THRESHOLD +STATUS", run.output), "the summary table was not printed"
-    assert "RESULT: PASS" in run.output
+PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
+TARGETS = ["/", "/api/health"]
+# Checks whose data source this machine lacks (no trivy DB, PyPI's JSON API unreachable, no monitoring): their
+# status is UNAVAILABLE, never a pass; test_unavailable_data_fails_the_gate_when_required sees them gate.
+UNAVAILABLE_HERE = re.compile(
+    r"^(security\.image_vulnerabilities_.+|security\.python_dependencies|availability\.(uptime|mtbf|mttr))$"
+)
 
 
-def _stack_snapshot():
-    """What a check run must not change: the containers (id, start time, restarts) and the stack's files."""
-    containers = compose("ps", "--all", "--quiet").stdout.split()
-    inspect = subprocess.run(
-        ["docker", "inspect", "--format", "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}", *containers],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-    files = {
-        str(path): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in sorted(STACK_DIR.rglob("*"))
-        if path.is_file()
+def expected_names(units):
+    aliases = [a for names in settings()["app_service_aliases"].values() for a in names]
+    names = {f"connectivity.host_port_{p}" for p in (STACK["app_http_port"], STACK["app_https_port"])}
+    names |= {f"connectivity.dns_{a}" for a in aliases} | {"connectivity.http_redirect"}
+    names |= {
+        f"connectivity.network_port_{t}" for t in ("flask-service:5000", "postgres-service:5432", "redis-service:6379")
     }
-    return inspect, files
+    names |= {f"connectivity.https_{p}" for p in PATHS}
+    names |= {
+        f"tls.{n}"
+        for n in (
+            "handshake",
+            "protocols_accepted",
+            "certificate_trusted",
+            "certificate_valid_now",
+            "certificate_days_left",
+            "certificate_name",
+        )
+    }
+    for prefix in ("", "stress_"):
+        for target in TARGETS:
+            names |= {f"performance.{prefix}{k}_{target}" for k in ("throughput", "latency_p95", "latency_p99")}
+            names.add(f"availability.{prefix}request_success_{target}")
+        names |= {f"performance.{prefix}{k}_{u}" for k in ("cpu", "memory") for u in [*units, "host"]}
+    names.add("performance.stress_completed")
+    names |= {
+        "security.listening_sockets",
+        "security.published_ports",
+        "security.python_dependencies",
+        "security.config_misconfig_app",
+        "security.config_misconfig_images",
+    }
+    names |= {f"security.image_{k}_{u}" for k in ("vulnerabilities", "secrets", "misconfig") for u in units}
+    names |= {f"availability.{u}_{k}" for u in units for k in ("state", "health")}
+    names |= {"availability.uptime", "availability.mtbf", "availability.mttr"}
+    names |= {f"patches.{u}_security" for u in [*units, "host"]}
+    names |= {"audit.auditd_running", "audit.events_recent_iac-docker", "audit.nginx_access_log"}
+    names |= {f"audit.rules_{k}" for k in ("iac-docker", "iac-sudo", "iac-sshd")}
+    return names
 
 
-def test_check_mode_changes_nothing(verify):
-    before = _stack_snapshot()
-    # The gate's verdict is the other tests' business: here the run must only finish and change nothing.
-    run = verify("--check", extra={"verify_fail_on_breach": False})
-    assert run.rc == 0, run.explain()
+def test_healthy_stack_reports_every_check_and_passes(healthy):
+    run = healthy
+    assert run.returncode == 0, run.explain()
+    units = sorted(services_state())
+    assert run.names == expected_names(units), run.names ^ expected_names(units)
+    for check in run.report["checks"]:
+        assert {"name", "category", "value", "unit", "op", "threshold", "setting", "status", "detail"} <= check.keys()
+        if UNAVAILABLE_HERE.match(check["name"]):
+            assert (check["status"], check["value"] is None, bool(check["detail"])) == ("unavailable", True, True), (
+                check
+            )
+        else:
+            assert (check["status"], check["value"] is not None) == ("pass", True), check
+    assert run.report["result"] == "pass"
+    assert run.report["failed"] == []
+    assert re.search(r"CHECK +VALUE +THRESHOLD +STATUS", run.output)
+    assert "RESULT: PASS" in run.output
+    assert (run.reports / "verify-localhost.html").exists()
+
+
+def test_check_mode_changes_nothing(stack, verify):
+    before = docker(
+        "inspect",
+        "--format",
+        "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}",
+        *compose("ps", "--all", "--quiet").stdout.split(),
+    ).stdout
+    # The categories whose tasks are more than read-only commands (modules, the reports); patches only refreshes the
+    # package index, which check mode skips.
+    run = verify(
+        "--check",
+        "--tags",
+        "connectivity,tls,availability,audit",
+        extra={"verify_fail_on_breach": False},
+        name="check-mode",
+    )
+    assert run.returncode == 0, run.explain()
     assert re.search(r"localhost\s*:\s*ok=\d+\s+changed=0\s", run.output), run.explain()
     assert run.report["check_mode"] is True
-    assert _stack_snapshot() == before
+    assert (
+        docker(
+            "inspect",
+            "--format",
+            "{{.Id}} {{.State.StartedAt}} {{.RestartCount}}",
+            *compose("ps", "--all", "--quiet").stdout.split(),
+        ).stdout
+        == before
+    )
 
 
-def test_redis_stopped_fails_naming_redis(verify):
-    compose("stop", "redis")
+class _NoRedirect(BaseHTTPRequestHandler):
+    """An HTTP port that answers 200 instead of redirecting to HTTPS."""
+
+    def do_GET(self):
+        self.send_response(200)
+        self.end_headers()
+        self.wfile.write(b"plain\n")
+
+    def log_message(self, *args):
+        pass
+
+
+@contextlib.contextmanager
+def http_without_redirect():
+    server = HTTPServer(("127.0.0.1", 0), _NoRedirect)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     try:
-        run = verify("--tags", "availability,connectivity")
+        yield server.server_address[1]
     finally:
-        compose("start", "redis")
-        wait_for(stack_healthy, "the stack to recover after Redis was started again")
-    assert run.rc != 0, run.explain()
-    assert "availability.redis_state" in run.failed, run.explain()
-    # The readiness endpoint reports the missing cache through Nginx.
-    assert "connectivity.https_/api/health" in run.failed, run.explain()
-    assert "availability.redis_state" in run.output.split("RESULT: FAIL", 1)[1]
-    assert services_state()["redis"][0] == "running"
+        server.shutdown()
 
 
-def _served_certificate():
-    pem = ssl.get_server_certificate(("127.0.0.1", HTTPS_PORT))
-    return x509.load_pem_x509_certificate(pem.encode())
+@contextlib.contextmanager
+def extra_listener():
+    """A socket on every address, on a port nothing else uses (no traffic is sent to it)."""
+    sock = socket.socket()
+    sock.bind(("0.0.0.0", 0))
+    sock.listen()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
 
 
-def _install_certificate(name, not_before, not_after):
-    """Issue a server certificate from the stack's own CA for `name`, valid in [not_before, not_after], put it in
-    place of the stack's and make Nginx load it."""
-    ca_cert = x509.load_pem_x509_certificate((TLS_DIR / "ca.crt").read_bytes())
-    ca_key = serialization.load_pem_private_key(CA_KEY.read_bytes(), password=None)
-    key = ec.generate_private_key(ec.SECP256R1())
-    san = [x509.DNSName(name)]
-    if re.match(r"^[0-9.]+$", name):
-        san = [x509.IPAddress(ipaddress.ip_address(name))]
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.SubjectAlternativeName(san), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .sign(ca_key, hashes.SHA256())
+@contextlib.contextmanager
+def extra_published_port():
+    image = docker("inspect", "--format", "{{.Config.Image}}", container_of("nginx")).stdout.strip()
+    name, port = "iac-verify-test-extra-port", free_port()
+    docker(
+        "run",
+        "--detach",
+        "--rm",
+        "--name",
+        name,
+        "--publish",
+        f"0.0.0.0:{port}:8080",
+        "--entrypoint",
+        "sleep",
+        image,
+        "600",
     )
-    _write_like(
-        TLS_DIR / "server.key",
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
-    )
-    _write_like(TLS_DIR / "server.crt", cert.public_bytes(serialization.Encoding.PEM))
-    _reload_nginx()
-    wait_for(lambda: _served_certificate().serial_number == cert.serial_number, "Nginx to serve the test certificate")
+    try:
+        yield port
+    finally:
+        docker("rm", "--force", name, check=False)
 
 
-def _write_like(path: Path, data: bytes):
-    """Replace a file's content, keeping its owner and mode (Nginx runs as www-data and reads the key by group)."""
-    stat = path.stat()
-    path.write_bytes(data)
-    os.chown(path, stat.st_uid, stat.st_gid)
-    os.chmod(path, stat.st_mode)
+@contextlib.contextmanager
+def alias_removed(service, alias):
+    """Reconnect a container to the stack's network with the same address and every alias but one."""
+    network = STACK["app_network_name"]
+    container = container_of(service)
+    info = docker("inspect", "--format", "{{json .NetworkSettings.Networks}}", container).stdout
+    endpoint = json.loads(info)[network]
+    keep = [a for a in endpoint["Aliases"] or [] if a != alias and a != container[:12]]
+
+    def connect(aliases):
+        docker("network", "disconnect", network, container)
+        docker(
+            "network", "connect", "--ip", endpoint["IPAddress"], *(f"--alias={a}" for a in aliases), network, container
+        )
+
+    connect(keep)
+    try:
+        yield
+    finally:
+        connect([*keep, alias])
 
 
-def _reload_nginx():
-    container = compose("ps", "--quiet", "nginx").stdout.strip()
-    subprocess.run(["docker", "kill", "--signal", "HUP", container], check=True, capture_output=True)
+@contextlib.contextmanager
+def auditing_off_and_sudo_rules_removed():
+    rules = subprocess.run(["auditctl", "-l"], check=True, capture_output=True, text=True).stdout
+    for line in rules.splitlines():
+        if "iac-sudo" in line and line.startswith("-w "):
+            subprocess.run(["auditctl", "-W", *line.split()[1:]], check=True, capture_output=True)
+    subprocess.run(["auditctl", "-e", "0"], check=True, capture_output=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["auditctl", "-e", "1"], check=True, capture_output=True)
+        subprocess.run(["augenrules", "--load"], check=True, capture_output=True)
+
+
+def test_broken_stack_fails_naming_each_check(stack, verify):
+    """Redis stopped, a DNS alias removed, the redirect broken, an extra listener and published port, auditing off
+    and the sudo rules gone, a port the host must listen on, and impossible speed thresholds: one run."""
+    closed = free_port()
+    with (
+        http_without_redirect() as plain,
+        extra_listener() as listener,
+        extra_published_port() as published,
+        alias_removed("flask-blue" if "flask-blue" in services_state() else "flask-green", "flask-service"),
+        auditing_off_and_sudo_rules_removed(),
+    ):
+        compose("stop", "redis")
+        try:
+            run = verify(
+                "--tags",
+                "connectivity,availability,performance,stress,security,audit",
+                extra={
+                    "verify_http_port": plain,
+                    "verify_host_ports": [STACK["app_http_port"], STACK["app_https_port"], closed],
+                    "verify_trivy": False,
+                    "verify_pip_audit": False,
+                    "verify_load_duration": 3,
+                    "verify_stress": True,
+                    "verify_stress_workers": 2,
+                    "verify_stress_seconds": 8,
+                    "slo_throughput_rps": 1e9,
+                    "slo_latency_p95_ms": 0.001,
+                    "slo_latency_p99_ms": 0.001,
+                    "slo_cpu_percent": 0,
+                    "slo_memory_percent": 0,
+                    "slo_availability_percent": 100,
+                    # The events before auditing was turned off are older than this when the audit phase runs.
+                    "verify_audit_max_age_seconds": 30,
+                },
+                name="broken-stack",
+            )
+        finally:
+            compose("start", "redis")
+    wait_for(stack_healthy, "the stack to recover")
+    assert run.returncode != 0, run.explain()
+    expected = {
+        "availability.redis_state",
+        "connectivity.https_/api/health",
+        "connectivity.dns_redis-service",
+        "connectivity.network_port_redis-service:6379",
+        "connectivity.dns_flask-service",
+        "connectivity.http_redirect",
+        f"connectivity.host_port_{closed}",
+        "security.listening_sockets",
+        "security.published_ports",
+        "audit.auditd_running",
+        "audit.rules_iac-sudo",
+        "audit.events_recent_iac-docker",
+        "performance.cpu_host",
+        "performance.memory_host",
+        "performance.cpu_nginx",
+        "performance.memory_nginx",
+        "performance.stress_cpu_host",
+        "performance.stress_memory_host",
+    }
+    for target in TARGETS:
+        for prefix in ("", "stress_"):
+            expected |= {
+                f"performance.{prefix}throughput_{target}",
+                f"performance.{prefix}latency_p95_{target}",
+                f"performance.{prefix}latency_p99_{target}",
+            }
+    missing = expected - run.failed
+    assert not missing, run.explain()
+    assert {run.check(n)["status"] for n in expected} == {"fail"}, {n: run.check(n)["status"] for n in expected}
+    assert any(f":{listener}/tcp" in e for e in run.check("security.listening_sockets")["value"])
+    assert any(f":{published}->" in e for e in run.check("security.published_ports")["value"])
+    assert "RESULT: FAIL" in run.output
+    # What was not broken still passes.
+    assert run.check("connectivity.dns_nginx-service")["status"] == "pass"
+    assert run.check("audit.rules_iac-docker")["status"] == "pass"
+
+
+def test_tls_checks_fail_on_a_weak_server_with_an_expired_certificate_for_another_name(stack, verify, tmp_path):
+    cert, key = expired_for("wrong-name.invalid")
+    with TLSServer(cert, key, tmp_path, min_protocol="TLSv1", max_protocol="TLSv1.3", seclevel=0) as server:
+        run = verify("--tags", "tls", extra={"verify_https_port": server.port}, name="tls-weak-server")
+    assert run.returncode != 0, run.explain()
+    assert run.failed == {
+        "tls.protocols_accepted",
+        "tls.certificate_trusted",
+        "tls.certificate_valid_now",
+        "tls.certificate_days_left",
+        "tls.certificate_name",
+    }, run.explain()
+    assert run.check("tls.protocols_accepted")["value"] == ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"]
+    assert run.check("tls.certificate_days_left")["value"] < 0
+
+
+def test_tls_handshake_fails_on_a_server_that_stops_at_tls_1_1(stack, verify, tmp_path):
+    cert, key = expired_for("localhost")
+    with TLSServer(cert, key, tmp_path, min_protocol="TLSv1", max_protocol="TLSv1.1", seclevel=0) as server:
+        run = verify("--tags", "tls", extra={"verify_https_port": server.port}, name="tls-legacy-server")
+    assert {"tls.handshake", "tls.protocols_accepted"} <= run.failed, run.explain()
+    assert run.check("tls.handshake")["value"] == "TLSv1.1"
+
+
+LEAKY_DOCKERFILE = """\
+FROM {base}
+USER root
+# A package older than the mirror's security update (tzdata: nothing depends on its exact version): apt sees the
+# update pending.
+RUN sed -i '/^Package: tzdata$/,/^$/ s/^Version: .*/Version: 0.1/' /var/lib/dpkg/status
+COPY leaked.key /opt/leaked.key
+"""
+MISCONFIGURED_DOCKERFILE = "FROM debian:bookworm\nUSER root\nRUN apt-get update\n"
 
 
 @pytest.fixture
-def stack_certificate(tmp_path):
-    """Back up the stack's certificate and key; put them back (and reload Nginx) after the test."""
-    backup = tmp_path / "tls-backup"
-    backup.mkdir()
-    for name in ("server.crt", "server.key"):
-        shutil.copy2(TLS_DIR / name, backup / name)
-    original = x509.load_pem_x509_certificate((TLS_DIR / "server.crt").read_bytes()).serial_number
-    yield
-    for name in ("server.crt", "server.key"):
-        _write_like(TLS_DIR / name, (backup / name).read_bytes())
-    _reload_nginx()
-    wait_for(lambda: _served_certificate().serial_number == original, "Nginx to serve the stack's certificate again")
-
-
-def test_certificate_for_the_wrong_name_fails_the_name_check(verify, stack_certificate):
-    now = datetime.datetime.now(datetime.UTC)
-    _install_certificate("wrong-name.invalid", now - datetime.timedelta(hours=1), now + datetime.timedelta(days=90))
-    run = verify("--tags", "tls")
-    assert run.rc != 0, run.explain()
-    assert run.failed == {"tls.certificate_name"}, run.explain()
-    assert run.status("tls.certificate_trusted") == "pass"
-    assert "tls.certificate_name" in run.output.split("RESULT: FAIL", 1)[1]
-
-
-def test_expired_certificate_fails_the_validity_checks(verify, stack_certificate):
-    now = datetime.datetime.now(datetime.UTC)
-    _install_certificate(SERVER_NAME, now - datetime.timedelta(days=90), now - datetime.timedelta(days=1))
-    run = verify("--tags", "tls")
-    assert run.rc != 0, run.explain()
-    assert {"tls.certificate_valid_now", "tls.certificate_days_left"} <= run.failed, run.explain()
-    assert run.status("tls.certificate_name") == "pass"
-    days = next(c["value"] for c in run.report["checks"] if c["name"] == "tls.certificate_days_left")
-    assert days < 0
-
-
-def test_extra_published_port_fails_the_port_checks(verify):
-    image = subprocess.run(
-        ["docker", "inspect", "--format", "{{.Config.Image}}", compose("ps", "--quiet", "nginx").stdout.strip()],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-    name = "iac-verify-test-extra-port"
-    # A container that publishes a host port; nothing listens behind it (sleep), and no test sends traffic to it.
-    subprocess.run(
-        [
-            "docker",
-            "run",
-            "--detach",
-            "--rm",
-            "--name",
-            name,
-            "--publish",
-            "0.0.0.0:18099:8080",
-            "--entrypoint",
-            "sleep",
-            image,
-            "600",
-        ],
-        check=True,
-        capture_output=True,
+def leaky_container(stack, tmp_path):
+    """A container of the stack's project from an image with a private key baked in, running as root, with a pending
+    security update; removed after the test."""
+    base = docker("inspect", "--format", "{{.Config.Image}}", container_of("nginx")).stdout.strip()
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    (tmp_path / "leaked.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
+    (tmp_path / "Dockerfile").write_text(LEAKY_DOCKERFILE.format(base=base))
+    image, name = "iac-verify-test/leaky:1", f"{STACK['app_project']}-leaky-1"
+    docker("build", "--quiet", "--tag", image, str(tmp_path))
+    docker(
+        "run",
+        "--detach",
+        "--name",
+        name,
+        "--label",
+        f"com.docker.compose.project={STACK['app_project']}",
+        "--label",
+        "com.docker.compose.service=leaky",
+        "--network",
+        "none",
+        "--entrypoint",
+        "sleep",
+        image,
+        "900",
     )
     try:
-        run = verify("--tags", "security", extra={"verify_trivy": False, "verify_pip_audit": False})
+        yield "leaky"
     finally:
-        subprocess.run(["docker", "rm", "--force", name], check=False, capture_output=True)
-    assert run.rc != 0, run.explain()
-    assert run.failed == {"security.published_ports", "security.listening_sockets"}, run.explain()
-    published = next(c for c in run.report["checks"] if c["name"] == "security.published_ports")
-    assert any(":18099->" in entry for entry in published["value"]), published
+        docker("rm", "--force", name, check=False)
+        docker("rmi", "--force", image, check=False)
 
 
-def test_impossibly_tight_slo_fails_naming_the_check(verify):
-    run = verify("--tags", "performance", extra={"slo_latency_p99_ms": 0.001})
-    assert run.rc != 0, run.explain()
-    expected = {f"performance.latency_p99_{path}" for path in ("/", "/api/health")}
-    assert run.failed == expected, run.explain()
-    for name in expected:
-        check = next(c for c in run.report["checks"] if c["name"] == name)
-        assert check["threshold"] == 0.001, check
-        assert check["value"] > 0.001, check
+def test_scans_and_patches_fail_on_a_leaky_image_and_a_misconfigured_dockerfile(verify, leaky_container, tmp_path):
+    misconfigured = tmp_path / "misconfigured"
+    misconfigured.mkdir()
+    (misconfigured / "Dockerfile").write_text(MISCONFIGURED_DOCKERFILE)
+    vulnerable = ROOT / "tests" / "unit" / "verify" / "fixtures" / "vulnerable-requirements.txt"
+    run = verify(
+        "--tags",
+        "security,patches",
+        extra={
+            "verify_trivy_config_paths": [str(misconfigured)],
+            "verify_pip_audit_requirements": str(vulnerable),
+            "verify_require_vuln_db": True,
+        },
+        name="leaky-image",
+    )
+    assert run.returncode != 0, run.explain()
+    assert {
+        "security.image_secrets_leaky",
+        "security.image_misconfig_leaky",
+        "security.config_misconfig_misconfigured",
+        "patches.leaky_security",
+    } <= run.failed, run.explain()
+    for name in (
+        "security.image_secrets_leaky",
+        "security.image_misconfig_leaky",
+        "security.config_misconfig_misconfigured",
+        "patches.leaky_security",
+    ):
+        assert run.check(name)["status"] == "fail", run.check(name)
+    assert "tzdata 0.1 ->" in run.check("patches.leaky_security")["detail"]
+    assert "private-key" in run.check("security.image_secrets_leaky")["detail"]
+    # PyPI's advisory data is out of reach here: the vulnerable pin is not audited, which is not a pass and, with
+    # verify_require_vuln_db, fails the gate (the FAIL path of pip-audit's findings is unit-tested).
+    assert run.check("security.python_dependencies")["status"] in ("fail", "unavailable")
+    assert "security.python_dependencies" in run.failed
+    assert run.check("patches.nginx_security")["status"] == "pass"

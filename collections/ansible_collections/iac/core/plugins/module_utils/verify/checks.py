@@ -1,0 +1,1088 @@
+"""verify's checks: from the raw outputs the role collected (one dict, `raw`) and its settings (`settings`: the
+verify_* and slo_* variables by name) to a list of checks, each judged against its threshold.
+
+A check is a dict with one schema: name, category, value, unit, op, threshold, setting (the variable the threshold
+comes from), status and detail; display/expected say how value/threshold are shown when that differs. A status
+set while building (error, unavailable, skipped) is kept; otherwise value, op and threshold decide pass or fail.
+A value that was not measured is never a pass: no value is an error, unless the builder said why it is unavailable.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+
+from . import history, parse
+
+STATUSES = ("pass", "fail", "error", "unavailable", "skipped")
+CATEGORIES = ("connectivity", "tls", "performance", "security", "availability", "patches", "audit")
+_COMPARE = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "==": operator.eq}
+
+
+def check(category, name, value, op, threshold, setting, unit="", status="", detail="", **extra):
+    return {
+        "category": category,
+        "name": f"{category}.{name}",
+        "value": value,
+        "unit": unit,
+        "op": op,
+        "threshold": threshold,
+        "setting": setting,
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+
+
+def _result(result) -> tuple[str | None, str]:
+    """A command's registered result: (stdout, "") when it ran and exited 0, else (None, why)."""
+    if not result:
+        return None, "not collected"
+    if result.get("skipped"):
+        return None, result.get("skip_reason") or "skipped"
+    if result.get("rc", 1) != 0:
+        why = (result.get("stderr") or result.get("msg") or result.get("stdout") or "").strip()
+        return None, f"exit {result.get('rc', '?')}: {why[-300:] or 'no output'}"
+    return result.get("stdout", ""), ""
+
+
+def _status_of(result) -> str:
+    """skipped in check mode when the tool is not installed yet, else empty (the value decides)."""
+    return "skipped" if result and result.get("skipped") else ""
+
+
+# --- connectivity -------------------------------------------------------------------------------------------------
+def connectivity(raw, settings) -> list[dict]:
+    section = raw["connectivity"]
+    out = []
+    stdout, why = _result(section.get("ss"))
+    listeners = parse.listeners(stdout) if stdout is not None else None
+    for port in map(int, settings["verify_host_ports"]):
+        if listeners is None:
+            out.append(
+                check(
+                    "connectivity",
+                    f"host_port_{port}",
+                    None,
+                    "==",
+                    True,
+                    "verify_host_ports",
+                    status=_status_of(section.get("ss")) or "error",
+                    detail=f"ss: {why}",
+                )
+            )
+            continue
+        addresses = sorted(
+            {entry["address"] for entry in listeners if entry["protocol"] == "tcp" and entry["port"] == port}
+        )
+        out.append(
+            check(
+                "connectivity",
+                f"host_port_{port}",
+                bool(addresses),
+                "==",
+                True,
+                "verify_host_ports",
+                display=[f"{a}:{port}" for a in addresses] or "not listening",
+                expected="listening",
+            )
+        )
+    probe = section.get("netprobe")
+    answer, why = {}, ""
+    if not probe:
+        why = f"the probe container (service {settings['verify_probe_service']}) is not running"
+    else:
+        stdout, why = _result(probe)
+        if stdout is not None:
+            try:
+                answer = json.loads(stdout)
+            except ValueError:
+                why = f"the probe printed no JSON: {stdout[-200:]!r}"
+    subnet = settings["app_network_subnet"]
+    for name in settings["verify_dns_names"]:
+        entry = (answer.get("names") or {}).get(name)
+        if entry is None:
+            out.append(
+                check(
+                    "connectivity",
+                    f"dns_{name}",
+                    None,
+                    "==",
+                    True,
+                    "verify_dns_names",
+                    status="error",
+                    detail=why or "not probed",
+                    expected=f"resolves in {subnet}",
+                )
+            )
+            continue
+        out.append(
+            check(
+                "connectivity",
+                f"dns_{name}",
+                entry["in_subnet"],
+                "==",
+                True,
+                "verify_dns_names",
+                display=entry["addresses"] or entry["error"],
+                expected=f"resolves in {subnet}",
+            )
+        )
+    for target in settings["verify_network_ports"]:
+        entry = (answer.get("ports") or {}).get(target)
+        if entry is None:
+            out.append(
+                check(
+                    "connectivity",
+                    f"network_port_{target}",
+                    None,
+                    "==",
+                    True,
+                    "verify_network_ports",
+                    status="error",
+                    detail=why or "not probed",
+                )
+            )
+            continue
+        out.append(
+            check(
+                "connectivity",
+                f"network_port_{target}",
+                entry["open"],
+                "==",
+                True,
+                "verify_network_ports",
+                display="open" if entry["open"] else entry["error"],
+                expected=f"open inside {settings['app_network_name']}",
+            )
+        )
+    for answer_ in section.get("http") or []:
+        status, wanted = answer_.get("status", -1), answer_["item"]
+        out.append(
+            check(
+                "connectivity",
+                f"https_{wanted['path']}",
+                status if status != -1 else None,
+                "==",
+                wanted.get("status", 200),
+                "verify_http_checks",
+                detail="" if status != -1 else (answer_.get("msg") or "no answer")[:200],
+            )
+        )
+    redirect = section.get("redirect")
+    if redirect is not None:
+        status, location = redirect.get("status", -1), redirect.get("location") or ""
+        wanted = settings["verify_http_redirect_status"]
+        out.append(
+            check(
+                "connectivity",
+                "http_redirect",
+                (status == wanted and location.startswith("https://")) if status != -1 else None,
+                "==",
+                True,
+                "verify_http_redirect_status",
+                display=f"{status} {location}".strip(),
+                expected=f"{wanted} to https://",
+                detail="" if status != -1 else (redirect.get("msg") or "no answer")[:200],
+            )
+        )
+    return out
+
+
+# --- TLS ----------------------------------------------------------------------------------------------------------
+def tls(raw, settings) -> list[dict]:
+    section = raw["tls"]
+    allowed = settings["slo_tls_protocols"]
+    out = []
+    probes = section.get("probes") or {}
+    default = probes.get("default")
+    if default is None or default.get("skipped"):
+        status, why = ("skipped", "openssl is not installed (check mode)") if default else ("error", "not probed")
+        out.append(check("tls", "handshake", None, "in", allowed, "slo_tls_protocols", status=status, detail=why))
+        out.append(
+            check("tls", "protocols_accepted", None, "subset", allowed, "slo_tls_protocols", status=status, detail=why)
+        )
+    else:
+        session = parse.s_client_brief(default.get("stdout", ""), default.get("stderr", ""))
+        out.append(
+            check(
+                "tls",
+                "handshake",
+                session["protocol"],
+                "in",
+                allowed,
+                "slo_tls_protocols",
+                display=f"{session['protocol']} {session['cipher']}" if session["protocol"] else None,
+                detail=session["error"] and f"no TLS handshake: {session['error']}",
+            )
+        )
+        accepted, refused = [], []
+        for protocol in settings["verify_tls_probe_protocols"]:
+            probe = probes.get(protocol) or {}
+            result = parse.s_client_brief(probe.get("stdout", ""), probe.get("stderr", ""))
+            (accepted if probe.get("rc") == 0 and result["protocol"] == protocol else refused).append(protocol)
+        out.append(
+            check(
+                "tls",
+                "protocols_accepted",
+                accepted if session["protocol"] else None,
+                "subset",
+                allowed,
+                "slo_tls_protocols",
+                detail=f"offered alone at SECLEVEL=0; refused: {', '.join(refused) or 'none'}"
+                if session["protocol"]
+                else f"no TLS handshake: {session['error']}",
+            )
+        )
+    served, info = section.get("served") or {}, section.get("info") or {}
+    why, status = "", ""
+    if not served or served.get("skipped"):
+        why, status = ("skipped", "skipped") if served else ("not collected", "error")
+    elif "cert" not in served:
+        why, status = f"no certificate from the server: {served.get('msg', 'no answer')}"[:300], "error"
+    elif "not_after" not in info:
+        why, status = f"cannot read the certificate: {info.get('msg', 'not read')}"[:300], "error"
+    trusted = section.get("trusted") or {}
+    ca = section.get("ca_file") or "the host trust store"
+    if status:
+        for name, op, threshold, setting in (
+            ("certificate_trusted", "==", True, "verify_tls_ca_file"),
+            ("certificate_valid_now", "==", True, "-"),
+            ("certificate_days_left", ">=", settings["slo_certificate_min_days"], "slo_certificate_min_days"),
+            ("certificate_name", "==", True, "verify_server_name"),
+        ):
+            out.append(check("tls", name, None, op, threshold, setting, status=status, detail=why))
+        return out
+    now = parse.moment(raw["now"])
+    not_before, not_after = parse.moment(info["not_before"]), parse.moment(info["not_after"])
+    days_left = round((not_after - now).total_seconds() / 86400, 2)
+    names = parse.certificate_names(info.get("subject_alt_name"), info.get("subject"))
+    # get_certificate with ca_cert returns the certificate only when the chain verifies against the CA.
+    out.append(
+        check(
+            "tls",
+            "certificate_trusted",
+            "cert" in trusted if trusted else None,
+            "==",
+            True,
+            "verify_tls_ca_file",
+            expected=f"chains to {ca}",
+            detail="" if "cert" in trusted else (trusted.get("msg") or "not checked")[:300],
+        )
+    )
+    out.append(
+        check(
+            "tls",
+            "certificate_valid_now",
+            not_before <= now < not_after,
+            "==",
+            True,
+            "-",
+            display=f"{not_before.isoformat()} .. {not_after.isoformat()}",
+            expected="valid now",
+        )
+    )
+    out.append(
+        check(
+            "tls",
+            "certificate_days_left",
+            days_left,
+            ">=",
+            settings["slo_certificate_min_days"],
+            "slo_certificate_min_days",
+            unit="days",
+        )
+    )
+    server_name = settings["verify_server_name"]
+    out.append(
+        check(
+            "tls",
+            "certificate_name",
+            parse.name_matches(names, server_name),
+            "==",
+            True,
+            "verify_server_name",
+            display=names,
+            expected=f"valid for {server_name}",
+        )
+    )
+    return out
+
+
+# --- performance --------------------------------------------------------------------------------------------------
+def _tool_cpu_seconds(runs) -> float:
+    """CPU seconds the load tool itself used (rusage.py's VERIFY_RUSAGE line after each run)."""
+    total = 0.0
+    for run in runs:
+        for line in (run.get("stdout") or "").splitlines():
+            if line.startswith("VERIFY_RUSAGE "):
+                total += json.loads(line.split(" ", 1)[1])["cpu_seconds"]
+    return total
+
+
+def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
+    """CPU and memory of the host and of each running container, sampled while the phase's load runs ran."""
+    prefix = "" if phase == "load" else f"{phase}_"
+    cpus = int(raw["host"]["cpus"])
+    window = phase_data.get("window")
+    out = []
+    try:
+        counters = [parse.cpu_counters(phase_data.get(k) or "") for k in ("stat_before", "stat_after")]
+        busy = parse.cpu_busy(phase_data["stat_before"], phase_data["stat_after"])
+        memory = parse.meminfo(phase_data.get("meminfo") or "")
+    except (parse.ParseError, KeyError) as exc:
+        for kind in ("cpu", "memory"):
+            out.append(
+                check(
+                    "performance",
+                    f"{prefix}{kind}_host",
+                    None,
+                    "<",
+                    settings[f"slo_{kind}_percent"],
+                    f"slo_{kind}_percent",
+                    unit="%",
+                    status="error",
+                    detail=str(exc),
+                )
+            )
+    else:
+        # /proc/stat counts USER_HZ ticks (100 a second) over all CPUs.
+        elapsed = (sum(counters[1]) - sum(counters[0])) / 100 / cpus
+        tool = _tool_cpu_seconds(phase_data.get("runs") or [])
+        tool_share = round(min(100.0, 100 * tool / (elapsed * cpus)), 1) if elapsed > 0 else 0.0
+        out.append(
+            check(
+                "performance",
+                f"{prefix}cpu_host",
+                round(max(busy - tool_share, 0.0), 1),
+                "<",
+                settings["slo_cpu_percent"],
+                "slo_cpu_percent",
+                unit="%",
+                detail=f"{cpus} CPUs over {elapsed:.1f} s of {phase} runs: {busy} % busy, of which the "
+                f"load tool itself {tool_share} % (left out: it would not run on the host in production)",
+            )
+        )
+        used = round(100 * (1 - memory["MemAvailable"] / memory["MemTotal"]), 1)
+        out.append(
+            check(
+                "performance",
+                f"{prefix}memory_host",
+                used,
+                "<",
+                settings["slo_memory_percent"],
+                "slo_memory_percent",
+                unit="%",
+                detail=f"MemAvailable {memory['MemAvailable'] // 1024} MiB of {memory['MemTotal'] // 1024} MiB "
+                f"at the end of the {phase} runs",
+            )
+        )
+    sampled = phase_data.get("docker_stats") or {}
+    stdout, why = _result(sampled)
+    # timeout ends docker stats at the end of the window: exit 124 (or 137 after --kill-after) is a full window.
+    if stdout is None and sampled.get("rc") in (124, 137):
+        stdout, why = sampled.get("stdout", ""), ""
+    stats = parse.docker_stats(stdout or "")
+    for unit in units:
+        if not unit["running"]:
+            continue
+        sample = stats.get(unit["id"])
+        limit = unit["cpu_limit"] or float(cpus)
+        base = "its limit" if unit["cpu_limit"] else "the host"
+        if not sample:
+            detail = f"no docker stats sample: {why or 'none printed for this container'}"
+            for kind in ("cpu", "memory"):
+                out.append(
+                    check(
+                        "performance",
+                        f"{prefix}{kind}_{unit['label']}",
+                        None,
+                        "<",
+                        settings[f"slo_{kind}_percent"],
+                        f"slo_{kind}_percent",
+                        unit="%",
+                        status="error",
+                        detail=detail,
+                    )
+                )
+            continue
+        out.append(
+            check(
+                "performance",
+                f"{prefix}cpu_{unit['label']}",
+                round(sample["cpu"] / limit, 1),
+                "<",
+                settings["slo_cpu_percent"],
+                "slo_cpu_percent",
+                unit="%",
+                detail=f"mean of {sample['samples']} samples over the {window} s of {phase} runs, of "
+                f"{limit:g} CPUs ({base})",
+            )
+        )
+        out.append(
+            check(
+                "performance",
+                f"{prefix}memory_{unit['label']}",
+                sample["memory"],
+                "<",
+                settings["slo_memory_percent"],
+                "slo_memory_percent",
+                unit="%",
+                detail=f"peak during the {phase} runs; {sample['memory_usage']}"
+                + (" (its limit)" if unit["memory_limit"] else " (no limit: of the host)"),
+            )
+        )
+    return out
+
+
+def _load(runs, settings, phase) -> tuple[list[dict], list[dict]]:
+    """Throughput, p95/p99 and request success of each load run; also the runs' latency distributions."""
+    prefix = "" if phase == "load" else f"{phase}_"
+    tool = settings["verify_load_tool"]
+    out, distributions = [], []
+    for run in runs:
+        target = run["item"]
+        stdout, why = _result(run)
+        status = _status_of(run)
+        measured = {}
+        if stdout is not None:
+            try:
+                measured = parse.load_run(stdout, tool)
+            except parse.ParseError as exc:
+                why = str(exc)
+        if measured:
+            distributions.append({"phase": phase, "target": target, "tool": tool, **measured})
+        if not measured and not status:
+            status = "error"
+        basis = (
+            (
+                f"{measured['requests']} requests in {measured['seconds']} s, "
+                f"{settings['verify_load_connections']} connections, {tool}"
+            )
+            if measured
+            else why
+        )
+        out.append(
+            check(
+                "performance",
+                f"{prefix}throughput_{target}",
+                measured.get("rps"),
+                ">",
+                settings["slo_throughput_rps"],
+                "slo_throughput_rps",
+                unit="req/s",
+                status=status,
+                detail=basis,
+            )
+        )
+        for p in ("95", "99"):
+            out.append(
+                check(
+                    "performance",
+                    f"{prefix}latency_p{p}_{target}",
+                    measured.get(f"p{p}_ms"),
+                    "<",
+                    settings[f"slo_latency_p{p}_ms"],
+                    f"slo_latency_p{p}_ms",
+                    unit="ms",
+                    status=status,
+                    detail=basis,
+                )
+            )
+        out.append(
+            check(
+                "availability",
+                f"{prefix}request_success_{target}",
+                measured.get("success_percent"),
+                ">",
+                settings["slo_availability_percent"],
+                "slo_availability_percent",
+                unit="%",
+                status=status,
+                detail=(f"{measured['failed']} of {measured['attempts']} requests failed ({measured['failures']})")
+                if measured
+                else why,
+            )
+        )
+    return out, distributions
+
+
+def performance(raw, settings, units) -> tuple[list[dict], list[dict]]:
+    section = raw["performance"]
+    load = section.get("load") or {}
+    out, distributions = _load(load.get("runs") or [], settings, "load")
+    out += _resources(raw, load, settings, "load", units)
+    stress = section.get("stress")
+    if stress:
+        stdout, why = _result(stress.get("stress_ng"))
+        out.append(
+            check(
+                "performance",
+                "stress_completed",
+                stdout is not None or None,
+                "==",
+                True,
+                "verify_stress_workers, verify_stress_seconds",
+                status=_status_of(stress.get("stress_ng")),
+                detail=f"stress-ng --cpu {settings['verify_stress_workers']} for "
+                f"{settings['verify_stress_seconds']} s" + (f": {why}" if why else ""),
+            )
+        )
+        more, stressed = _load(stress.get("runs") or [], settings, "stress")
+        out += more + _resources(raw, stress, settings, "stress", units)
+        distributions += stressed
+    return out, distributions
+
+
+# --- security -----------------------------------------------------------------------------------------------------
+def security(raw, settings) -> list[dict]:
+    section = raw["security"]
+    out = []
+    k8s = section.get("k8s_node", False)
+    allowed_tcp = sorted(
+        {
+            int(p)
+            for p in settings["verify_allowed_tcp_ports"]
+            + settings["verify_allowed_tcp_ports_extra"]
+            + (settings["verify_k8s_tcp_ports"] if k8s else [])
+        }
+    )
+    allowed_udp = sorted(
+        {int(p) for p in settings["verify_allowed_udp_ports"] + (settings["verify_k8s_udp_ports"] if k8s else [])}
+    )
+    stdout, why = _result(section.get("ss"))
+    expected = f"only {','.join(map(str, allowed_tcp))}/tcp, {','.join(map(str, allowed_udp))}/udp"
+    setting = "verify_allowed_tcp_ports, verify_allowed_tcp_ports_extra, verify_allowed_udp_ports"
+    if stdout is None:
+        out.append(
+            check(
+                "security",
+                "listening_sockets",
+                None,
+                "==",
+                [],
+                setting,
+                expected=expected,
+                status=_status_of(section.get("ss")) or "error",
+                detail=why,
+            )
+        )
+    else:
+        exposed = sorted(
+            {
+                entry["text"]
+                for entry in parse.listeners(stdout)
+                if not entry["loopback"]
+                and entry["port"] not in (allowed_tcp if entry["protocol"] == "tcp" else allowed_udp)
+            }
+        )
+        out.append(
+            check(
+                "security",
+                "listening_sockets",
+                exposed,
+                "==",
+                [],
+                setting,
+                expected=expected,
+                detail="non-loopback listening sockets outside the allowed set"
+                + (" (Kubernetes node: its ports are allowed)" if k8s else ""),
+            )
+        )
+    allowed = {int(p) for p in settings["verify_allowed_published_ports"]}
+    published = sorted(
+        {p["text"] for p in parse.published_ports(section.get("containers") or []) if p["port"] not in allowed}
+    )
+    out.append(
+        check(
+            "security",
+            "published_ports",
+            published,
+            "==",
+            [],
+            "verify_allowed_published_ports",
+            expected=f"only {','.join(map(str, sorted(allowed)))}",
+            detail="container ports published on the host outside the allowed set",
+        )
+    )
+    if "trivy" in raw:
+        out += trivy(raw["trivy"], settings)
+    if "pip_audit" in raw:
+        out += pip_audit(raw["pip_audit"], settings)
+    return out
+
+
+def _gated_misconfigs(scan, severities):
+    return sum(scan["misconfigurations"][s] for s in severities), sorted(
+        {f"{i}[{s}]" for s, i in scan["found"]["misconfigurations"] if s in severities}
+    )
+
+
+def trivy(section, settings) -> list[dict]:
+    out = []
+    severities = settings["slo_misconfig_severities"]
+    db = section.get("db")
+    db_note = (
+        f"DB of {db.get('UpdatedAt', '?')}"
+        if db
+        else "vulnerability DB unavailable" + (f": {section['db_error']}" if section.get("db_error") else "")
+    )
+    for run in section.get("images") or []:
+        service, image = run["item"]["label"], run["item"]["image"]
+        stdout, why = _result(run)
+        status = _status_of(run)
+        scan = None
+        if stdout is not None:
+            try:
+                scan = parse.trivy(stdout)
+            except parse.ParseError as exc:
+                why = str(exc)
+        if scan is None and not status:
+            status = "error"
+        if scan and not db:
+            out.append(
+                check(
+                    "security",
+                    f"image_vulnerabilities_{service}",
+                    None,
+                    "<=",
+                    settings["slo_critical_vulnerabilities"],
+                    "slo_critical_vulnerabilities",
+                    unit="critical",
+                    status="unavailable",
+                    detail=db_note,
+                    image=image,
+                )
+            )
+        else:
+            critical = sorted({i for s, i in scan["found"]["vulnerabilities"] if s == "CRITICAL"}) if scan else []
+            out.append(
+                check(
+                    "security",
+                    f"image_vulnerabilities_{service}",
+                    scan["vulnerabilities"]["CRITICAL"] if scan else None,
+                    "<=",
+                    settings["slo_critical_vulnerabilities"],
+                    "slo_critical_vulnerabilities",
+                    unit="critical",
+                    status=status,
+                    image=image,
+                    detail=why
+                    or f"{scan['vulnerabilities']['HIGH']} high; {db_note}"
+                    + (f": {'; '.join(critical[:10])}" if critical else ""),
+                )
+            )
+        secrets = sorted({i for _, i in scan["found"]["secrets"]}) if scan else []
+        out.append(
+            check(
+                "security",
+                f"image_secrets_{service}",
+                len(scan["found"]["secrets"]) if scan else None,
+                "<=",
+                settings["slo_secrets"],
+                "slo_secrets",
+                unit="secrets",
+                status=status,
+                image=image,
+                detail=why or " ".join(secrets[:10]),
+            )
+        )
+        count, ids = _gated_misconfigs(scan, severities) if scan else (None, [])
+        out.append(
+            check(
+                "security",
+                f"image_misconfig_{service}",
+                count,
+                "<=",
+                settings["slo_misconfigurations"],
+                "slo_misconfigurations, slo_misconfig_severities",
+                unit="findings",
+                status=status,
+                image=image,
+                detail=why or f"{'/'.join(severities)} {' '.join(ids[:10])}".strip(),
+            )
+        )
+    for run in section.get("config") or []:
+        path = run["item"]
+        stdout, why = _result(run)
+        status = _status_of(run)
+        scan = None
+        if stdout is not None:
+            try:
+                scan = parse.trivy(stdout)
+            except parse.ParseError as exc:
+                why = str(exc)
+        if scan is None and not status:
+            status = "error"
+        count, ids = _gated_misconfigs(scan, severities) if scan else (None, [])
+        out.append(
+            check(
+                "security",
+                f"config_misconfig_{path.rstrip('/').rsplit('/', 1)[-1]}",
+                count,
+                "<=",
+                settings["slo_misconfigurations"],
+                "slo_misconfigurations, slo_misconfig_severities",
+                unit="findings",
+                status=status,
+                detail=why or f"{path}: {scan['targets']} files scanned; {' '.join(ids[:10])}".strip(),
+            )
+        )
+    return out
+
+
+def pip_audit(run, settings) -> list[dict]:
+    stdout, why = _result(run)
+    # pip-audit exits 1 when it found vulnerabilities; its JSON report is on stdout either way.
+    if stdout is None and run.get("rc") == 1 and (run.get("stdout") or "").lstrip().startswith("{"):
+        stdout, why = run["stdout"], ""
+    status = _status_of(run)
+    if stdout is None:
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status=status or "error",
+                detail=why,
+            )
+        ]
+    try:
+        audit = parse.pip_audit(stdout)
+    except parse.ParseError as exc:
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status="error",
+                detail=str(exc),
+            )
+        ]
+    found = "; ".join(f"{v['name']} {v['version']}: {' '.join(v['ids'])}" for v in audit["vulnerable"])
+    if audit["skipped"]:
+        # pip-audit marks a package it could not look up as skipped and still exits 0: not audited, not a pass.
+        status = "fail" if audit["count"] > settings["slo_python_vulnerabilities"] else "unavailable"
+        detail = f"{len(audit['skipped'])} of {audit['packages']} packages not audited ({audit['skipped'][0]})"
+        return [
+            check(
+                "security",
+                "python_dependencies",
+                audit["count"] if audit["audited"] else None,
+                "<=",
+                settings["slo_python_vulnerabilities"],
+                "slo_python_vulnerabilities",
+                unit="vulnerabilities",
+                status=status,
+                detail=f"{found}; {detail}" if found else detail,
+            )
+        ]
+    return [
+        check(
+            "security",
+            "python_dependencies",
+            audit["count"],
+            "<=",
+            settings["slo_python_vulnerabilities"],
+            "slo_python_vulnerabilities",
+            unit="vulnerabilities",
+            detail=f"{audit['packages']} pinned packages audited" + (f": {found}" if found else ""),
+        )
+    ]
+
+
+# --- availability -------------------------------------------------------------------------------------------------
+def availability(raw, settings, units) -> list[dict]:
+    out = []
+    for service in settings["verify_services"]:
+        if not any(unit["role"] == service for unit in units):
+            out.append(
+                check(
+                    "availability",
+                    f"{service}_state",
+                    "missing",
+                    "==",
+                    "running",
+                    "verify_services",
+                    detail=f"no container of service {service} in project {settings['verify_project']}",
+                )
+            )
+    allowed_health = ["healthy"] + ([] if settings["verify_health_check_required"] else ["none"])
+    for unit in units:
+        out.append(
+            check(
+                "availability",
+                f"{unit['label']}_state",
+                unit["state"],
+                "==",
+                "running",
+                "verify_services",
+                detail=f"up {unit['uptime_hours']} h since {unit['started_at']}, {unit['restarts']} restarts"
+                if unit["running"]
+                else f"exit code {unit['exit_code']}" + (", OOM-killed" if unit["oom_killed"] else ""),
+            )
+        )
+        out.append(
+            check(
+                "availability",
+                f"{unit['label']}_health",
+                unit["health"],
+                "in",
+                allowed_health,
+                "verify_health_check_required",
+                detail="no health check defined" if unit["health"] == "none" else (unit["health_log"] or [""])[-1],
+            )
+        )
+    out += history.checks({**(raw.get("history") or {}), "now": raw["now"]}, settings, check)
+    return out
+
+
+# --- patches ------------------------------------------------------------------------------------------------------
+def _turned_off(category, names, threshold, setting, section):
+    return [
+        check(
+            category,
+            name,
+            None,
+            "==",
+            threshold,
+            setting,
+            status="unavailable",
+            detail=f"not checked: {section['disabled']} is false",
+        )
+        for name in names
+    ]
+
+
+def patches(raw, settings, units) -> list[dict]:
+    if isinstance(raw["patches"], dict) and raw["patches"].get("disabled"):
+        names = ["host_security", *sorted({f"{unit['label']}_security" for unit in units})]
+        return _turned_off("patches", names, settings["slo_pending_security_updates"], "verify_patches", raw["patches"])
+    out = []
+    ignored = set(settings.get("verify_patches_ignore") or [])
+    for run in raw["patches"]:
+        target = run.get("target") or run["item"]["label"]
+        stdout, why = _result(run)
+        name = f"{target}_security"
+        if stdout is None:
+            out.append(
+                check(
+                    "patches",
+                    name,
+                    None,
+                    "<=",
+                    settings["slo_pending_security_updates"],
+                    "slo_pending_security_updates",
+                    unit="updates",
+                    status=_status_of(run) or "error",
+                    detail=why,
+                )
+            )
+            continue
+        policy, _, simulation = stdout.partition("\n===\n")
+        try:
+            pending = parse.apt_pending(policy, simulation)
+        except parse.ParseError as exc:
+            out.append(
+                check(
+                    "patches",
+                    name,
+                    None,
+                    "<=",
+                    settings["slo_pending_security_updates"],
+                    "slo_pending_security_updates",
+                    unit="updates",
+                    status="error",
+                    detail=str(exc),
+                )
+            )
+            continue
+        # An entry names a package everywhere, or <target>:<package> on one target (host, or a container's label).
+        security = [p for p in pending["security"] if not {p["package"], f"{target}:{p['package']}"} & ignored]
+        shown = ", ".join(f"{p['package']} {p['installed']} -> {p['candidate']}" for p in security[:8])
+        out.append(
+            check(
+                "patches",
+                name,
+                len(security),
+                "<=",
+                settings["slo_pending_security_updates"],
+                "slo_pending_security_updates",
+                unit="updates",
+                image=(run.get("item") or {}).get("image", ""),
+                detail=f"{len(pending['pending'])} pending updates, {len(pending['security'])} from a security "
+                f"suite"
+                + (
+                    f" ({len(pending['security']) - len(security)} in verify_patches_ignore)"
+                    if len(security) != len(pending["security"])
+                    else ""
+                )
+                + (f": {shown}" if shown else ""),
+            )
+        )
+    return out
+
+
+# --- audit --------------------------------------------------------------------------------------------------------
+def audit(raw, settings) -> list[dict]:
+    section = raw["audit"]
+    if section.get("disabled"):
+        names = [
+            "auditd_running",
+            *(f"rules_{k}" for k in settings["verify_audit_keys"]),
+            *(f"events_recent_{k}" for k in settings["verify_audit_recent_keys"]),
+            "nginx_access_log",
+        ]
+        return _turned_off("audit", names, True, "verify_audit", section)
+    out = []
+    stdout, why = _result(section.get("status"))
+    try:
+        status = parse.auditctl_status(stdout) if stdout is not None else None
+    except parse.ParseError as exc:
+        status, why = None, str(exc)
+    out.append(
+        check(
+            "audit",
+            "auditd_running",
+            (status["enabled"] and status["pid"] > 0) if status else None,
+            "==",
+            True,
+            "verify_audit_keys",
+            expected="enabled, events go to auditd",
+            status=_status_of(section.get("status")) or ("" if status else "error"),
+            detail=f"enabled {int(status['enabled'])}, auditd pid {status['pid']}, {status['lost']} events lost"
+            if status
+            else why,
+        )
+    )
+    stdout, why = _result(section.get("rules"))
+    rules = parse.auditctl_rules(stdout) if stdout is not None else None
+    for key in settings["verify_audit_keys"]:
+        out.append(
+            check(
+                "audit",
+                f"rules_{key}",
+                (key in rules) if rules is not None else None,
+                "==",
+                True,
+                "verify_audit_keys",
+                expected="rule loaded",
+                status="" if rules is not None else (_status_of(section.get("rules")) or "error"),
+                detail="; ".join(rules.get(key, [])) if rules is not None else why,
+            )
+        )
+    stdout, why = _result(section.get("log"))
+    # The log is read after this run's own Docker calls: ages count from that moment.
+    now = parse.moment(section.get("now") or raw["now"]).timestamp()
+    last = parse.audit_last_events(stdout) if stdout is not None else None
+    for key in settings["verify_audit_recent_keys"]:
+        age = round(now - last[key]) if last and key in last else None
+        out.append(
+            check(
+                "audit",
+                f"events_recent_{key}",
+                age,
+                "<=",
+                settings["verify_audit_max_age_seconds"],
+                "verify_audit_max_age_seconds",
+                unit="s",
+                status=""
+                if age is not None
+                else (_status_of(section.get("log")) or ("fail" if last is not None else "error")),
+                display=age if age is not None else "no event",
+                detail=f"age of the last {key} event in the audit log" if last is not None else why,
+            )
+        )
+    stdout, why = _result(section.get("nginx"))
+    entries = parse.nginx_access_lines(stdout or "") if stdout is not None else None
+    out.append(
+        check(
+            "audit",
+            "nginx_access_log",
+            len(entries) if entries is not None else None,
+            ">",
+            0,
+            "verify_audit_max_age_seconds",
+            unit="entries",
+            status="" if entries is not None else (_status_of(section.get("nginx")) or "error"),
+            expected="entries with client, request and status",
+            detail=(
+                f"in the last {settings['verify_audit_max_age_seconds']} s; last: "
+                f"{entries[-1]['remote']} {entries[-1]['method']} {entries[-1]['uri']} {entries[-1]['status']}"
+                if entries
+                else f"no access entry in the last {settings['verify_audit_max_age_seconds']} s"
+            )
+            if entries is not None
+            else why,
+        )
+    )
+    return out
+
+
+# --- judging ------------------------------------------------------------------------------------------------------
+def _compare(value, op, threshold) -> bool:
+    if op in _COMPARE:
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool):
+            return _COMPARE[op](float(value), float(threshold))
+        return _COMPARE[op](value, threshold)
+    if op == "subset":
+        return set(value) <= set(threshold)
+    if op == "in":
+        return value in threshold
+    raise ValueError(f"unknown comparison {op!r}")
+
+
+def evaluate(checks: list[dict]) -> list[dict]:
+    """The checks with a status: kept when the builder set one, else pass/fail from value, op and threshold;
+    no value is an error (never a pass)."""
+    judged = []
+    for given in checks:
+        item = dict(given)
+        if not item.get("name") or item.get("category") not in CATEGORIES:
+            raise ValueError(f"a check needs a name and one of the categories {CATEGORIES}: {item!r}")
+        status = item.get("status")
+        if status:
+            if status not in STATUSES:
+                raise ValueError(f"check {item['name']} has an unknown status {status!r}")
+        elif item.get("value") is None:
+            item["status"] = "error"
+            item["detail"] = item.get("detail") or "not measured"
+        else:
+            try:
+                item["status"] = "pass" if _compare(item["value"], item["op"], item["threshold"]) else "fail"
+            except (TypeError, ValueError) as exc:
+                item["status"] = "error"
+                item["detail"] = f"cannot compare {item['value']!r} with {item.get('threshold')!r}: {exc}"
+        judged.append(item)
+    return judged
+
+
+def build(raw: dict, settings: dict) -> dict:
+    """Every check the raw outputs allow (a category the run did not collect is left out), judged, and the load
+    runs' latency distributions: {"units", "checks", "distributions"}."""
+    units = parse.units(raw.get("containers") or [], raw["now"], settings["verify_services"])
+    built, distributions = [], []
+    if "connectivity" in raw:
+        built += connectivity(raw, settings)
+    if "tls" in raw:
+        built += tls(raw, settings)
+    if "performance" in raw:
+        more, distributions = performance(raw, settings, units)
+        built += more
+    if "security" in raw:
+        built += security(raw, settings)
+    if "availability" in raw:
+        built += availability(raw, settings, units)
+    if "patches" in raw:
+        built += patches(raw, settings, units)
+    if "audit" in raw:
+        built += audit(raw, settings)
+    return {"units": units, "checks": evaluate(built), "distributions": distributions}

@@ -1,0 +1,540 @@
+"""Every check verify builds, from recorded real outputs: the healthy outputs pass; each failure path fails (or is
+an error / unavailable, never a pass) and names its check and its setting."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from ansible_collections.iac.core.plugins.module_utils.verify import checks
+from conftest import RECORDED, SKIPPED, data, ran, text
+
+
+def build(raw, settings):
+    return {
+        c["name"]: c
+        for c in checks.build({"now": RECORDED, "host": {"cpus": 2, "memory": 1}, **raw}, settings)["checks"]
+    }
+
+
+def statuses(built):
+    return {name: c["status"] for name, c in built.items()}
+
+
+# --- connectivity -------------------------------------------------------------------------------------------------
+NETPROBE_OK = {
+    "names": {
+        n: {"addresses": ["172.21.0.3"], "in_subnet": True, "error": ""}
+        for n in ("nginx-service", "flask-service", "postgres-service", "redis-service")
+    },
+    "ports": {
+        t: {"open": True, "error": ""} for t in ("flask-service:5000", "postgres-service:5432", "redis-service:6379")
+    },
+}
+PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
+
+
+def connectivity(**override):
+    section = {
+        "ss": ran(text("ss.txt")),
+        "netprobe": ran(json.dumps(NETPROBE_OK)),
+        "http": [{"item": {"path": p, "status": 200}, "status": 200} for p in PATHS],
+        "redirect": {"status": 301, "location": "https://localhost:18443/"},
+    }
+    section.update(override)
+    return {"connectivity": section}
+
+
+def test_healthy_connectivity_passes(settings, containers):
+    built = build({**connectivity(), "containers": containers}, settings)
+    assert set(statuses(built).values()) == {"pass"}
+    assert set(built) == {
+        "connectivity.host_port_18080",
+        "connectivity.host_port_18443",
+        "connectivity.http_redirect",
+        *(f"connectivity.dns_{n}" for n in NETPROBE_OK["names"]),
+        *(f"connectivity.network_port_{t}" for t in NETPROBE_OK["ports"]),
+        *(f"connectivity.https_{p}" for p in PATHS),
+    }
+
+
+def test_a_port_nobody_listens_on_fails(settings):
+    settings["verify_host_ports"] = ["18080", "18443", "18999"]
+    assert build(connectivity(), settings)["connectivity.host_port_18999"]["status"] == "fail"
+
+
+def test_a_name_outside_the_subnet_or_unresolved_fails(settings):
+    probe = copy.deepcopy(NETPROBE_OK)
+    probe["names"]["redis-service"] = {
+        "addresses": [],
+        "in_subnet": False,
+        "error": "[Errno -2] Name or service not known",
+    }
+    probe["names"]["nginx-service"] = {"addresses": ["10.9.9.9"], "in_subnet": False, "error": ""}
+    probe["ports"]["redis-service:6379"] = {"open": False, "error": "timed out"}
+    built = build(connectivity(netprobe=ran(json.dumps(probe))), settings)
+    assert built["connectivity.dns_redis-service"]["status"] == "fail"
+    assert built["connectivity.dns_nginx-service"]["status"] == "fail"
+    assert built["connectivity.network_port_redis-service:6379"]["status"] == "fail"
+    assert built["connectivity.dns_flask-service"]["status"] == "pass"
+
+
+@pytest.mark.parametrize("probe", [None, ran("", rc=126, stderr="OCI runtime exec failed"), ran("not json")])
+def test_a_probe_that_did_not_run_is_an_error_for_every_name(settings, probe):
+    built = build(connectivity(netprobe=probe), settings)
+    assert {built[f"connectivity.dns_{n}"]["status"] for n in NETPROBE_OK["names"]} == {"error"}
+    assert {built[f"connectivity.network_port_{t}"]["status"] for t in NETPROBE_OK["ports"]} == {"error"}
+
+
+def test_a_wrong_status_or_no_answer_fails_the_route(settings):
+    http = [
+        {"item": {"path": "/api/health", "status": 200}, "status": 503},
+        {"item": {"path": "/", "status": 200}, "status": -1, "msg": "Connection refused"},
+    ]
+    built = build(connectivity(http=http), settings)
+    assert built["connectivity.https_/api/health"]["status"] == "fail"
+    assert built["connectivity.https_/"]["status"] == "error"
+    assert "refused" in built["connectivity.https_/"]["detail"]
+
+
+@pytest.mark.parametrize(
+    "redirect",
+    [
+        {"status": 200},
+        {"status": 301, "location": "http://localhost/"},
+        {"status": 302, "location": "https://localhost/"},
+    ],
+)
+def test_a_broken_redirect_fails(settings, redirect):
+    assert build(connectivity(redirect=redirect), settings)["connectivity.http_redirect"]["status"] == "fail"
+
+
+def test_no_ss_is_an_error_not_a_pass(settings):
+    built = build(connectivity(ss=ran("", rc=2, msg="[Errno 2] No such file or directory: b'ss'")), settings)
+    assert built["connectivity.host_port_18443"]["status"] == "error"
+
+
+# --- TLS ----------------------------------------------------------------------------------------------------------
+TLS_NAMES = {
+    "tls.handshake",
+    "tls.protocols_accepted",
+    "tls.certificate_trusted",
+    "tls.certificate_valid_now",
+    "tls.certificate_days_left",
+    "tls.certificate_name",
+}
+
+
+def test_the_stacks_tls_passes(settings):
+    built = build({"tls": data("tls-stack.json")}, settings)
+    assert set(built) == TLS_NAMES
+    assert set(statuses(built).values()) == {"pass"}
+    assert built["tls.protocols_accepted"]["value"] == ["TLSv1.2", "TLSv1.3"]
+
+
+def test_a_server_accepting_tls_1_0_and_1_1_fails_the_protocol_checks(settings):
+    built = build({"tls": data("tls-legacy-server.json")}, settings)
+    assert built["tls.handshake"]["status"] == "fail"
+    assert built["tls.handshake"]["value"] == "TLSv1.1"
+    assert built["tls.protocols_accepted"]["status"] == "fail"
+    assert built["tls.protocols_accepted"]["value"] == ["TLSv1", "TLSv1.1"]
+    # Python's TLS client (get_certificate) refuses TLS 1.1 itself: the certificate could not be read, an error.
+    assert built["tls.certificate_name"]["status"] == "error"
+
+
+def test_an_expired_self_signed_certificate_for_another_name_fails_every_certificate_check(settings):
+    built = build({"tls": data("tls-weak-server.json")}, settings)
+    assert statuses(built) == {
+        "tls.handshake": "pass",
+        "tls.protocols_accepted": "fail",
+        "tls.certificate_trusted": "fail",
+        "tls.certificate_valid_now": "fail",
+        "tls.certificate_days_left": "fail",
+        "tls.certificate_name": "fail",
+    }
+    assert built["tls.certificate_days_left"]["value"] < 0
+    assert "self-signed" in built["tls.certificate_trusted"]["detail"]
+
+
+def test_a_certificate_close_to_expiry_fails_days_left_only(settings):
+    settings["slo_certificate_min_days"] = 400
+    built = build({"tls": data("tls-stack.json")}, settings)
+    assert built["tls.certificate_days_left"]["status"] == "fail"
+    assert built["tls.certificate_valid_now"]["status"] == "pass"
+
+
+def test_no_server_is_an_error_for_every_tls_check(settings):
+    refused = ran("", rc=1, stderr="connect:errno=111\n")
+    section = {
+        "probes": dict.fromkeys(["default", *settings["verify_tls_probe_protocols"]], refused),
+        "served": {"msg": "Failed to get cert from 127.0.0.1:1, error: [Errno 111] Connection refused"},
+        "trusted": {"msg": "Failed"},
+        "info": SKIPPED,
+        "ca_file": "",
+    }
+    assert set(statuses(build({"tls": section}, settings)).values()) == {"error"}
+
+
+def test_openssl_missing_in_check_mode_is_skipped(settings):
+    section = {**data("tls-stack.json"), "probes": dict.fromkeys(["default", "TLSv1"], SKIPPED)}
+    built = build({"tls": section}, settings)
+    assert built["tls.handshake"]["status"] == "skipped"
+    assert built["tls.certificate_name"]["status"] == "pass"
+
+
+# --- performance --------------------------------------------------------------------------------------------------
+def phase(runs=None, stats=None, **more):
+    return {
+        "runs": runs
+        if runs is not None
+        else [ran(text("wrk-root.txt") + 'VERIFY_RUSAGE {"cpu_seconds": 1.2, "seconds": 3.2}\n', item="/")],
+        "stat_before": text("proc-stat-before.txt"),
+        "stat_after": text("proc-stat-after.txt"),
+        "meminfo": text("meminfo.txt"),
+        "docker_stats": stats or ran(text("docker-stats.txt"), rc=124),
+        "window": 4,
+        **more,
+    }
+
+
+def trivially_met(settings):
+    settings.update(
+        slo_throughput_rps=0,
+        slo_latency_p95_ms=60000,
+        slo_latency_p99_ms=60000,
+        slo_cpu_percent=100.1,
+        slo_memory_percent=100.1,
+        slo_availability_percent=0,
+    )
+    return settings
+
+
+def test_load_runs_and_resources_judged(settings, containers):
+    built = build({"performance": {"load": phase()}, "containers": containers}, trivially_met(settings))
+    assert set(statuses(built).values()) == {"pass"}
+    assert set(built) == {
+        "performance.throughput_/",
+        "performance.latency_p95_/",
+        "performance.latency_p99_/",
+        "availability.request_success_/",
+        "performance.cpu_host",
+        "performance.memory_host",
+        *(f"performance.{k}_{s}" for k in ("cpu", "memory") for s in ("flask-blue", "nginx", "postgres", "redis")),
+    }
+    assert "of which the load tool itself" in built["performance.cpu_host"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "value", "name"),
+    [
+        ("slo_throughput_rps", 1e9, "performance.throughput_/"),
+        ("slo_latency_p95_ms", 0.001, "performance.latency_p95_/"),
+        ("slo_latency_p99_ms", 0.001, "performance.latency_p99_/"),
+        ("slo_cpu_percent", 0, "performance.cpu_host"),
+        ("slo_cpu_percent", 0, "performance.cpu_redis"),
+        ("slo_memory_percent", 0, "performance.memory_host"),
+        ("slo_memory_percent", 0, "performance.memory_postgres"),
+        ("slo_availability_percent", 100, "availability.request_success_/"),
+    ],
+)
+def test_an_impossible_threshold_fails_its_check(settings, containers, setting, value, name):
+    trivially_met(settings)[setting] = value
+    check = build({"performance": {"load": phase()}, "containers": containers}, settings)[name]
+    assert check["status"] == "fail"
+    assert check["setting"] == setting
+
+
+def test_failed_requests_fail_request_success(settings):
+    output = text("wrk-root.txt").replace('"status":0', '"status":7').replace('"read":0', '"read":3')
+    trivially_met(settings)["slo_availability_percent"] = 99.9
+    check = build({"performance": {"load": phase([ran(output, item="/")])}}, settings)
+    assert check["availability.request_success_/"]["status"] == "fail"
+    assert "10 of 523 requests failed" in check["availability.request_success_/"]["detail"]
+
+
+@pytest.mark.parametrize("run", [ran(text("wrk-refused.txt"), rc=1, item="/"), ran("", item="/")])
+def test_a_load_run_that_measured_nothing_is_an_error(settings, run):
+    built = build({"performance": {"load": phase([run])}}, trivially_met(settings))
+    assert {built[n]["status"] for n in built if n.endswith("_/")} == {"error"}
+
+
+def test_no_docker_stats_sample_is_an_error_per_container(settings, containers):
+    built = build(
+        {
+            "performance": {"load": phase(stats=ran("", rc=1, stderr="Error response from daemon"))},
+            "containers": containers,
+        },
+        trivially_met(settings),
+    )
+    assert built["performance.cpu_nginx"]["status"] == "error"
+    assert "daemon" in built["performance.cpu_nginx"]["detail"]
+
+
+def test_stress_phase_has_its_own_checks(settings, containers):
+    stress = {**phase(), "stress_ng": ran("stress-ng: info: [1] successful run completed in 60.00s")}
+    built = build(
+        {"performance": {"load": phase(), "stress": stress}, "containers": containers}, trivially_met(settings)
+    )
+    assert {
+        "performance.stress_completed",
+        "performance.stress_latency_p99_/",
+        "availability.stress_request_success_/",
+        "performance.stress_cpu_host",
+        "performance.stress_memory_nginx",
+    } <= set(built)
+    assert set(statuses(built).values()) == {"pass"}
+    settings["slo_latency_p99_ms"] = 0.001
+    stress["stress_ng"] = ran("", rc=2, stderr="stress-ng: error: [1] no stressors")
+    built = build({"performance": {"load": phase(), "stress": stress}, "containers": containers}, settings)
+    assert built["performance.stress_latency_p99_/"]["status"] == "fail"
+    assert built["performance.stress_completed"]["status"] == "error"
+
+
+# --- security -----------------------------------------------------------------------------------------------------
+def security(**override):
+    section = {"ss": ran(text("ss.txt")), "containers": data("docker-containers.json"), "k8s_node": False}
+    section.update(override)
+    return {"security": section}
+
+
+def test_sockets_and_published_ports(settings):
+    settings["verify_allowed_published_ports"] += [80, 443]
+    built = build(security(), settings)
+    assert built["security.listening_sockets"]["status"] == "pass"
+    assert built["security.published_ports"]["status"] == "pass"
+
+
+def test_an_extra_listener_and_an_extra_published_port_fail(settings):
+    settings["verify_allowed_tcp_ports_extra"] = []
+    settings["verify_allowed_published_ports"] = ["18080"]
+    built = build(security(), settings)
+    assert built["security.listening_sockets"]["status"] == "fail"
+    assert any(":2024/tcp" in entry for entry in built["security.listening_sockets"]["value"])
+    assert built["security.published_ports"]["status"] == "fail"
+    assert built["security.published_ports"]["value"] == ["iacv-nginx-1 0.0.0.0:18443->443/tcp"]
+
+
+def trivy_section(image=None, config=None, db=None):
+    return {
+        "db": db,
+        "db_error": "",
+        "images": [ran(image or text("trivy-image.json"), item={"label": "nginx", "image": "nginx:1"})],
+        "config": [ran(config or text("trivy-config.json"), item="/project/app")],
+    }
+
+
+def test_trivy_without_db_is_unavailable_never_a_pass(settings):
+    built = build({**security(), "trivy": trivy_section()}, settings)
+    assert built["security.image_vulnerabilities_nginx"]["status"] == "unavailable"
+    assert built["security.image_vulnerabilities_nginx"]["value"] is None
+    assert built["security.image_secrets_nginx"]["status"] == "pass"
+    assert built["security.image_misconfig_nginx"]["status"] == "pass"  # one LOW finding, HIGH/CRITICAL gate
+    assert built["security.config_misconfig_app"]["status"] == "pass"
+
+
+def _with_findings():
+    report = json.loads(text("trivy-image.json"))
+    report["Results"][0]["Vulnerabilities"] = [
+        {"VulnerabilityID": "CVE-2099-0001", "PkgName": "libssl3", "InstalledVersion": "3.0.0", "Severity": "CRITICAL"}
+    ]
+    report["Results"][1]["Secrets"] = [{"RuleID": "aws-access-key-id", "Severity": "CRITICAL", "Title": "AWS"}]
+    report["Results"][1]["Misconfigurations"].append({"ID": "DS-0002", "Severity": "HIGH", "Status": "FAIL"})
+    return json.dumps(report)
+
+
+def test_trivy_findings_fail_and_name_what_was_found(settings):
+    config = json.loads(text("trivy-config.json"))
+    config["Results"][0]["Misconfigurations"] = [
+        {"ID": "DS-0001", "Severity": "HIGH", "Status": "FAIL"},
+        {"ID": "DS-0005", "Severity": "HIGH", "Status": "PASS"},
+    ]
+    built = build(
+        {**security(), "trivy": trivy_section(_with_findings(), json.dumps(config), {"UpdatedAt": "x"})}, settings
+    )
+    assert built["security.image_vulnerabilities_nginx"]["status"] == "fail"
+    assert "CVE-2099-0001 libssl3@3.0.0" in built["security.image_vulnerabilities_nginx"]["detail"]
+    assert built["security.image_secrets_nginx"]["status"] == "fail"
+    assert built["security.image_misconfig_nginx"]["value"] == 1
+    assert built["security.config_misconfig_app"]["value"] == 1
+
+
+def test_a_failed_scan_is_an_error(settings):
+    section = trivy_section()
+    section["images"] = [ran("", rc=1, stderr="FATAL image scan error", item={"label": "nginx", "image": "nginx:1"})]
+    section["config"] = [ran("{not json", item="/project/app")]
+    built = build({**security(), "trivy": section}, settings)
+    assert {built[n]["status"] for n in built if n.endswith(("_nginx", "_app"))} == {"error"}
+
+
+def test_pip_audit_that_audited_nothing_is_unavailable(settings):
+    built = build({**security(), "pip_audit": ran(text("pip-audit-clean.json"))}, settings)
+    check = built["security.python_dependencies"]
+    assert check["status"] == "unavailable"
+    assert check["value"] is None
+    assert "not audited" in check["detail"]
+
+
+def test_pip_audit_vulnerable_pin_fails(settings):
+    # pip-audit's documented JSON for a pin with advisories (recorded shape; exit 1 when it found some).
+    report = {
+        "dependencies": [
+            {
+                "name": "jinja2",
+                "version": "2.10",
+                "vulns": [
+                    {
+                        "id": "PYSEC-2019-217",
+                        "fix_versions": ["2.10.1"],
+                        "aliases": ["CVE-2019-10906"],
+                        "description": "",
+                    }
+                ],
+            }
+        ],
+        "fixes": [],
+    }
+    check = build({**security(), "pip_audit": ran(json.dumps(report), rc=1)}, settings)["security.python_dependencies"]
+    assert check["status"] == "fail"
+    assert "jinja2 2.10: PYSEC-2019-217" in check["detail"]
+    report["dependencies"][0].pop("vulns")
+    report["dependencies"][0]["vulns"] = []
+    assert (
+        build({**security(), "pip_audit": ran(json.dumps(report))}, settings)["security.python_dependencies"]["status"]
+        == "pass"
+    )
+    broken = build({**security(), "pip_audit": ran("", rc=1, stderr="Traceback")}, settings)
+    assert broken["security.python_dependencies"]["status"] == "error"
+
+
+# --- availability -------------------------------------------------------------------------------------------------
+def test_states_and_health_of_the_stack(settings, containers):
+    built = build({"availability": {}, "containers": containers}, settings)
+    assert {
+        built[f"availability.{s}_{k}"]["status"]
+        for s in ("nginx", "flask-blue", "postgres", "redis")
+        for k in ("state", "health")
+    } == {"pass"}
+    # No monitoring: uptime, MTBF and MTTR are unavailable, with the reason.
+    for name in ("uptime", "mtbf", "mttr"):
+        assert built[f"availability.{name}"]["status"] == "unavailable"
+        assert "verify_prometheus_url is empty" in built[f"availability.{name}"]["detail"]
+
+
+def test_a_stopped_unhealthy_or_missing_service_fails(settings, containers):
+    broken = copy.deepcopy(containers)
+    by_service = {c["Config"]["Labels"]["com.docker.compose.service"]: c for c in broken}
+    by_service["redis"]["State"].update(Status="exited", Running=False, ExitCode=0)
+    by_service["postgres"]["State"]["Health"]["Status"] = "unhealthy"
+    broken.remove(by_service["nginx"])
+    built = build({"availability": {}, "containers": broken}, settings)
+    assert built["availability.redis_state"]["status"] == "fail"
+    assert built["availability.postgres_health"]["status"] == "fail"
+    assert built["availability.nginx_state"]["value"] == "missing"
+    assert built["availability.nginx_state"]["status"] == "fail"
+
+
+# --- patches ------------------------------------------------------------------------------------------------------
+def test_pending_security_updates_fail_and_ignored_packages_are_said(settings):
+    host = ran(text("apt-host-policy.txt") + "\n===\n" + text("apt-host-upgrade.txt"), target="host")
+    image = ran(text("apt-image.txt"), item={"label": "nginx", "image": "nginx:1"})
+    built = build({"patches": [host, image]}, settings)
+    assert built["patches.host_security"]["status"] == "fail"
+    assert built["patches.host_security"]["value"] == 92
+    assert "143 pending updates" in built["patches.host_security"]["detail"]
+    assert built["patches.nginx_security"]["status"] == "pass"
+    held = [line.split()[1] for line in text("apt-host-upgrade.txt").splitlines() if line.startswith("Inst")]
+    settings["verify_patches_ignore"] = [f"host:{package}" for package in held]
+    same_on_an_image = ran(host["stdout"], item={"label": "nginx", "image": "nginx:1"})
+    built = build({"patches": [host, same_on_an_image]}, settings)
+    assert built["patches.host_security"]["status"] == "pass"
+    assert "92 in verify_patches_ignore" in built["patches.host_security"]["detail"]
+    # Held on the host only: the same updates pending in an image still fail.
+    assert built["patches.nginx_security"]["status"] == "fail"
+    settings["verify_patches_ignore"] = held
+    assert build({"patches": [same_on_an_image]}, settings)["patches.nginx_security"]["status"] == "pass"
+
+
+def test_an_image_without_a_package_index_is_an_error(settings):
+    image = ran(text("apt-image-noindex.txt"), item={"label": "nginx", "image": "nginx:1"})
+    check = build({"patches": [image]}, settings)["patches.nginx_security"]
+    assert check["status"] == "error"
+    assert "no package index" in check["detail"]
+
+
+# --- audit --------------------------------------------------------------------------------------------------------
+def audit_section(**override):
+    section = {
+        "status": ran(text("auditctl-status.txt")),
+        "rules": ran(text("auditctl-rules.txt")),
+        "log": ran(text("audit-log.txt")),
+        "nginx": ran(text("nginx-logs.txt")),
+    }
+    section.update(override)
+    return {"audit": section}
+
+
+AUDIT_NAMES = {
+    "audit.auditd_running",
+    "audit.rules_iac-docker",
+    "audit.rules_iac-sudo",
+    "audit.rules_iac-sshd",
+    "audit.events_recent_iac-docker",
+    "audit.nginx_access_log",
+}
+
+
+def test_audit_sources_on_and_recent(settings):
+    built = build(audit_section(), settings)
+    assert set(built) == AUDIT_NAMES
+    assert set(statuses(built).values()) == {"pass"}
+
+
+def test_auditd_stopped_or_a_rule_removed_fails(settings):
+    stopped = text("auditctl-status.txt").replace("pid 8837", "pid 0")
+    rules = "\n".join(line for line in text("auditctl-rules.txt").splitlines() if "iac-sudo" not in line)
+    built = build(audit_section(status=ran(stopped), rules=ran(rules)), settings)
+    assert built["audit.auditd_running"]["status"] == "fail"
+    assert built["audit.rules_iac-sudo"]["status"] == "fail"
+    assert built["audit.rules_iac-docker"]["status"] == "pass"
+
+
+def test_old_or_missing_events_and_an_empty_access_log_fail(settings):
+    settings["verify_audit_max_age_seconds"] = 0
+    built = build(audit_section(nginx=ran("")), settings)
+    assert built["audit.events_recent_iac-docker"]["status"] == "fail"
+    assert built["audit.nginx_access_log"]["status"] == "fail"
+    built = build(audit_section(log=ran("type=DAEMON_START msg=audit(1796211000.0:1): op=start")), settings)
+    assert built["audit.events_recent_iac-docker"]["status"] == "fail"
+
+
+def test_no_auditctl_is_an_error_not_a_pass(settings):
+    missing = ran("", rc=2, msg="[Errno 2] No such file or directory: b'auditctl'")
+    built = build(audit_section(status=missing, rules=missing, log=ran("", rc=1, stderr="tail: cannot open")), settings)
+    assert {built[n]["status"] for n in AUDIT_NAMES - {"audit.nginx_access_log"}} == {"error"}
+
+
+# --- judging ------------------------------------------------------------------------------------------------------
+def test_no_value_is_an_error_and_a_set_status_is_kept():
+    judged = checks.evaluate(
+        [
+            checks.check("tls", "a", None, "==", True, "-"),
+            checks.check("tls", "b", None, "==", True, "-", status="unavailable", detail="why"),
+            checks.check("tls", "c", "x", "<", 3, "-"),
+        ]
+    )
+    assert [c["status"] for c in judged] == ["error", "unavailable", "error"]
+    with pytest.raises(ValueError, match="one of the categories"):
+        checks.evaluate([{"name": "x", "category": "nonsense"}])
+
+
+def test_a_category_turned_off_is_reported_unavailable_not_left_out(settings, containers):
+    built = build(
+        {"patches": {"disabled": "verify_patches"}, "audit": {"disabled": "verify_audit"}, "containers": containers},
+        settings,
+    )
+    assert set(built) == AUDIT_NAMES | {"patches.host_security"} | {
+        f"patches.{u}_security" for u in ("flask-blue", "nginx", "postgres", "redis")
+    }
+    assert {c["status"] for c in built.values()} == {"unavailable"}
+    assert built["audit.auditd_running"]["detail"] == "not checked: verify_audit is false"
