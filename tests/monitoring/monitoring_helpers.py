@@ -12,6 +12,7 @@ import json
 import socket
 import subprocess
 import time
+import urllib.request
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,10 +25,14 @@ BASE_IMAGE = "iac/debian:bookworm"
 BOOTSTRAP = ROOT / "roles/container_images/files/bootstrap-debian-base.sh"
 # The uid:gid every monitoring image runs as (files/images/*/Dockerfile).
 IMAGE_USER = "990:990"
+# The project's service images, as real services for the exporters to read.
+SERVICE_IMAGES = ROOT / "roles/container_images/files/images"
 
 
-def docker(*args: str, check: bool = True, timeout: int = 120) -> subprocess.CompletedProcess:
-    done = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout, check=False)
+def docker(*args: str, check: bool = True, timeout: int = 120, input_text: str | None = None):
+    done = subprocess.run(
+        ["docker", *args], input=input_text, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and done.returncode != 0:
         raise AssertionError(
             f"docker {' '.join(args)}: rc={done.returncode}\n{done.stdout[-2000:]}{done.stderr[-2000:]}"
@@ -46,9 +51,10 @@ def base_image_id() -> str:
     return found.stdout.strip()
 
 
-def image(name: str) -> str:
-    """The reference of image `name`, built unless an image of the same context and base exists."""
-    context = IMAGES_DIR / name
+def image(name: str, context: Path | None = None) -> str:
+    """The reference of monitoring image `name` (or of the image of another build `context`), built unless an image
+    of the same context and base exists."""
+    context = context or IMAGES_DIR / name
     digest = hashlib.sha256(base_image_id().encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
@@ -83,12 +89,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def address(name: str) -> str:
+    """The container's address on its (only) network: the host reaches the project's own containers there."""
+    return docker(
+        "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", name
+    ).stdout.strip()
+
+
+def http_get(url: str, timeout: float = 5) -> str:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return response.read().decode()
+
+
+@contextmanager
+def network():
+    """A Docker network of the test with no way out (--internal), removed when the block ends."""
+    name = f"iac-test-monitoring-{uuid.uuid4().hex[:8]}"
+    docker("network", "create", "--internal", name)
+    try:
+        yield name
+    finally:
+        docker("network", "rm", name, check=False)
+
+
 @contextmanager
 def container(ref: str, *args: str, run_args: tuple[str, ...] = ()):
     """A container of the test, named uniquely, removed (with its anonymous volumes) when the block ends."""
     name = f"iac-test-monitoring-{uuid.uuid4().hex[:8]}"
-    docker("run", "-d", "--name", name, *run_args, ref, *args)
     try:
+        docker("run", "-d", "--name", name, *run_args, ref, *args)
         yield name
     finally:
         docker("rm", "-f", "-v", name, check=False)
