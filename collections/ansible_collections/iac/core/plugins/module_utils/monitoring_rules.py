@@ -595,12 +595,13 @@ def _state_alerts(settings) -> list[dict]:
         ),
         _alert(
             "AlertDeliveryFailing",
-            "increase(alertmanager_notifications_failed_total[10m]) > 0",
+            "increase(alertmanager_notification_requests_failed_total[10m]) > 0",
             "warning",
             "availability",
             "Alertmanager fails to deliver alerts to {{ $labels.integration }}",
-            "Alertmanager's notifications through {{ $labels.integration }} have failed in the last 10 minutes: the "
-            "receiver (monitoring_alertmanager_receiver) refuses them or cannot be reached, so nobody is told.",
+            "Alertmanager's requests to {{ $labels.integration }} have failed in the last 10 minutes (it keeps "
+            "retrying): the receiver (monitoring_alertmanager_receiver) refuses them or cannot be reached, so nobody "
+            "is told.",
         ),
     ]
 
