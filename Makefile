@@ -16,7 +16,7 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine test-images lint test test-unit test-app test-deploy test-stack test-verify test-molecule \
+.PHONY: help venv lock deploy verify bench engine test-images lint test test-unit test-app test-deploy test-stack test-monitoring test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
@@ -78,6 +78,9 @@ test-app: engine ## App tests against real PostgreSQL and Redis (ruff, pytest, c
 
 test-stack: venv ## Acceptance tests of the stack deployed on this machine by `make deploy`.
 	pytest -q tests/stack
+
+test-monitoring: venv ## The monitoring role: promtool on the generated rules and config, the images, alert delivery (tests/monitoring).
+	pytest tests/monitoring
 
 test-verify: venv ## The verify playbook against the deployed stack: healthy passes, each broken case fails naming its check.
 	pytest -v -p no:cacheprovider tests/verify

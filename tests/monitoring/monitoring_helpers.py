@@ -54,11 +54,12 @@ def base_image_id() -> str:
 def image(name: str, context: Path | None = None) -> str:
     """The reference of monitoring image `name` (or of the image of another build `context`), built unless an image
     of the same context and base exists."""
+    kind = "service" if context else "monitoring"
     context = context or IMAGES_DIR / name
     digest = hashlib.sha256(base_image_id().encode())
     for path in sorted(p for p in context.rglob("*") if p.is_file()):
         digest.update(str(path.relative_to(context)).encode() + b"\0" + path.read_bytes())
-    ref = f"iac-test/monitoring-{name}:{digest.hexdigest()[:12]}"
+    ref = f"iac-test/{kind}-{name}:{digest.hexdigest()[:12]}"
     if docker("image", "inspect", ref, check=False).returncode != 0:
         done = subprocess.run(
             [
