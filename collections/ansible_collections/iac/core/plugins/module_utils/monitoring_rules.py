@@ -27,7 +27,8 @@ LATENCY = "webapp_http_request_duration_seconds"
 
 # The SLI windows every SLO records from the raw counters; the SLO window itself comes from the 5-minute records.
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-# (alert suffix, severity, long window, short window, share of the window's error budget spent in the long window).
+# (alert suffix, severity, pairs of (long window, short window, share of the window's error budget spent in the long
+# window)): the alert fires when either pair burns that fast over both of its windows.
 BURN_ALERTS = (
     ("Fast", "critical", (("1h", "5m", Fraction(2, 100)), ("6h", "30m", Fraction(5, 100)))),
     ("Slow", "warning", (("1d", "2h", Fraction(10, 100)), ("3d", "6h", Fraction(10, 100)))),
