@@ -16,7 +16,8 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-deploy test-stack test-verify test-molecule \
+.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-deploy test-stack \
+	test-monitoring test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
@@ -81,6 +82,9 @@ test-stack: venv ## Acceptance tests of the stack deployed on this machine by `m
 
 browser: ## Debian's chromium, for the tests that render reports in a headless browser.
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
+
+test-monitoring: venv ## The monitoring role: promtool on the generated rules and config, the images, alert delivery (tests/monitoring).
+	pytest tests/monitoring
 
 test-verify: venv browser ## The verify playbook against the deployed stack: healthy passes, every check is seen failing.
 	pytest -v tests/verify
