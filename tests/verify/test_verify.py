@@ -61,7 +61,7 @@ def expected_names(units):
         "security.published_ports",
         "security.python_dependencies",
         "security.config_misconfig_app",
-        "security.config_misconfig_images",
+        "security.config_misconfig_roles",
     }
     names |= {f"security.image_{k}_{u}" for k in ("vulnerabilities", "secrets", "misconfig") for u in units}
     names |= {f"availability.{u}_{k}" for u in units for k in ("state", "health")}

@@ -184,7 +184,7 @@ def test_openssl_missing_in_check_mode_is_skipped(settings):
 
 
 # --- performance --------------------------------------------------------------------------------------------------
-def phase(runs=None, stats=None, **more):
+def phase(runs=None, cgroups=None, **more):
     return {
         "runs": runs
         if runs is not None
@@ -192,7 +192,8 @@ def phase(runs=None, stats=None, **more):
         "stat_before": text("proc-stat-before.txt"),
         "stat_after": text("proc-stat-after.txt"),
         "meminfo": text("meminfo.txt"),
-        "docker_stats": stats or ran(text("docker-stats.txt"), rc=124),
+        "cgroups_before": (cgroups or {}).get("before") or ran(text("cgroups-before.json")),
+        "cgroups_after": (cgroups or {}).get("after") or ran(text("cgroups-after.json")),
         "window": 4,
         **more,
     }
@@ -259,16 +260,34 @@ def test_a_load_run_that_measured_nothing_is_an_error(settings, run):
     assert {built[n]["status"] for n in built if n.endswith("_/")} == {"error"}
 
 
-def test_no_docker_stats_sample_is_an_error_per_container(settings, containers):
+def test_no_cgroup_reading_is_an_error_per_container(settings, containers):
+    failed = ran("", rc=2, stderr="python3: can't open file '/usr/local/share/iac-verify/cgroups.py'")
     built = build(
-        {
-            "performance": {"load": phase(stats=ran("", rc=1, stderr="Error response from daemon"))},
-            "containers": containers,
-        },
+        {"performance": {"load": phase(cgroups={"after": failed})}, "containers": containers},
         trivially_met(settings),
     )
     assert built["performance.cpu_nginx"]["status"] == "error"
-    assert "daemon" in built["performance.cpu_nginx"]["detail"]
+    assert "cgroups.py" in built["performance.cpu_nginx"]["detail"]
+
+
+def test_counters_that_read_zero_are_not_measured(settings, containers):
+    """An engine or kernel that does not account a container's cgroup reads 0: not a pass of `< 70 %`."""
+    after = json.loads(text("cgroups-after.json"))
+    for reading in after["pids"].values():
+        reading["cpu_ns"] = 0
+    built = build(
+        {"performance": {"load": phase(cgroups={"after": ran(json.dumps(after))})}, "containers": containers},
+        trivially_met(settings),
+    )
+    assert {built[f"performance.{k}_redis"]["status"] for k in ("cpu", "memory")} == {"error"}
+    assert "read zero" in built["performance.cpu_redis"]["detail"]
+
+
+def test_container_cpu_and_memory_from_the_cgroup_counters(settings, containers):
+    built = build({"performance": {"load": phase()}, "containers": containers}, trivially_met(settings))
+    # flask-blue used ~2.3 s of CPU in the ~2.1 s between the recorded readings: ~110 % of one CPU; of the host's 2.
+    assert 40 < built["performance.cpu_flask-blue"]["value"] < 70
+    assert built["performance.memory_flask-blue"]["value"] == round(100 * 115486720 / 1073741824, 1)
 
 
 def test_stress_phase_has_its_own_checks(settings, containers):

@@ -50,12 +50,17 @@ def test_units_of_docker_inspect(containers):
     assert all(u["memory_limit"] > 0 for u in units)
 
 
-def test_docker_stats_means_and_peaks_per_container():
-    stats = parse.docker_stats(text("docker-stats.txt"))
-    assert len(stats) == 4
-    assert all(s["samples"] >= 3 for s in stats.values())
-    assert all(0 <= s["cpu"] <= s["cpu_peak"] for s in stats.values())
-    assert parse.docker_stats("") == {}
+def test_cgroup_usage_between_two_readings():
+    usage = parse.cgroup_usage(text("cgroups-before.json"), text("cgroups-after.json"))
+    assert len(usage) == 4
+    assert all(u["cpu"] >= 0 for u in usage.values())
+    assert all(u["memory_bytes"] > 0 and u["memory_limit"] > 0 for u in usage.values())
+
+
+def test_cgroup_usage_of_an_unreadable_container_is_an_error():
+    before = '{"monotonic": 1.0, "pids": {"7": {"error": "FileNotFoundError: /proc/7/cgroup"}}}'
+    after = '{"monotonic": 2.0, "pids": {"7": {"cpu_ns": 5, "memory_bytes": 9, "memory_limit": null, "version": 2}}}'
+    assert "FileNotFoundError" in parse.cgroup_usage(before, after)["7"]["error"]
 
 
 def test_cpu_busy_between_two_readings_and_broken_readings():

@@ -377,20 +377,22 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
                 f"at the end of the {phase} runs",
             )
         )
-    sampled = phase_data.get("docker_stats") or {}
-    stdout, why = _result(sampled)
-    # timeout ends docker stats at the end of the window: exit 124 (or 137 after --kill-after) is a full window.
-    if stdout is None and sampled.get("rc") in (124, 137):
-        stdout, why = sampled.get("stdout", ""), ""
-    stats = parse.docker_stats(stdout or "")
+    readings = [phase_data.get("cgroups_before") or {}, phase_data.get("cgroups_after") or {}]
+    outputs = [_result(reading) for reading in readings]
+    why = next((reason for output, reason in outputs if output is None), "")
+    usage = {}
+    if not why:
+        try:
+            usage = parse.cgroup_usage(outputs[0][0], outputs[1][0])
+        except (ValueError, KeyError, TypeError) as exc:
+            why = f"cannot read the cgroup readings: {exc}"
     for unit in units:
         if not unit["running"]:
             continue
-        sample = stats.get(unit["id"])
+        sample = usage.get(str(unit.get("pid")), {"error": why or "no cgroup reading of this container"})
         limit = unit["cpu_limit"] or float(cpus)
         base = "its limit" if unit["cpu_limit"] else "the host"
-        if not sample:
-            detail = f"no docker stats sample: {why or 'none printed for this container'}"
+        if sample.get("error") or sample.get("cpu") is None:
             for kind in ("cpu", "memory"):
                 out.append(
                     check(
@@ -402,10 +404,11 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
                         f"slo_{kind}_percent",
                         unit="%",
                         status="error",
-                        detail=detail,
+                        detail=f"not measured: {sample.get('error') or 'no CPU time between the readings'}",
                     )
                 )
             continue
+        memory_of = sample["memory_limit"] or memory["MemTotal"] * 1024
         out.append(
             check(
                 "performance",
@@ -415,21 +418,21 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
                 settings["slo_cpu_percent"],
                 "slo_cpu_percent",
                 unit="%",
-                detail=f"mean of {sample['samples']} samples over the {window} s of {phase} runs, of "
-                f"{limit:g} CPUs ({base})",
+                detail=f"CPU time of its cgroup over the {window} s of {phase} runs, of {limit:g} CPUs ({base})",
             )
         )
         out.append(
             check(
                 "performance",
                 f"{prefix}memory_{unit['label']}",
-                sample["memory"],
+                round(100 * sample["memory_bytes"] / memory_of, 1),
                 "<",
                 settings["slo_memory_percent"],
                 "slo_memory_percent",
                 unit="%",
-                detail=f"peak during the {phase} runs; {sample['memory_usage']}"
-                + (" (its limit)" if unit["memory_limit"] else " (no limit: of the host)"),
+                detail=f"at the end of the {phase} runs: {sample['memory_bytes'] // 2**20} MiB of "
+                f"{memory_of // 2**20} MiB"
+                + (" (its limit)" if sample["memory_limit"] else " (no limit: of the host)"),
             )
         )
     return out

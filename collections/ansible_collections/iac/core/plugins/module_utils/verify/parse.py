@@ -82,6 +82,7 @@ def units(containers: list[dict], now: str, services=()) -> list[dict]:
                 "image_id": container.get("Image", ""),
                 "state": state.get("Status", "unknown"),
                 "running": bool(state.get("Running")),
+                "pid": state.get("Pid") or 0,
                 "health": health.get("Status", "none"),
                 "health_log": [(entry.get("Output") or "").strip()[-300:] for entry in (health.get("Log") or [])[-3:]],
                 "exit_code": state.get("ExitCode"),
@@ -103,35 +104,31 @@ def units(containers: list[dict], now: str, services=()) -> list[dict]:
     return sorted(found, key=lambda unit: unit["label"])
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+def cgroup_usage(before: str, after: str) -> dict[str, dict]:
+    """Per container init pid: CPU (percent of one CPU, as `docker stats` prints it) between two readings of
+    files/cgroups.py, and the memory at the second one (bytes and limit).
 
-
-def docker_stats(output: str) -> dict[str, dict]:
-    """Per container (12-character id): mean CPU percent (of one CPU, as docker prints it), peak memory percent and
-    the last memory usage of the samples `docker stats --format '{{ json . }}'` printed. Samples docker prints
-    before it has two readings (CPU "--" or "0.00%" with no memory) are not counted."""
-    samples: dict[str, list] = {}
-    for raw in _ANSI.sub("\n", output).splitlines():
-        line = raw.strip()
-        if not line.startswith("{"):
+    A container whose counters cannot be read, or read zero (the kernel does not account its cgroup), gets
+    {"error": ...}: a value that was not measured."""
+    first, second = json.loads(before), json.loads(after)
+    seconds = second["monotonic"] - first["monotonic"]
+    found = {}
+    for pid, end in second["pids"].items():
+        start = first["pids"].get(pid) or {}
+        error = end.get("error") or start.get("error")
+        if not error and not start:
+            error = "no first reading"
+        if not error and (end["cpu_ns"] == 0 or end["memory_bytes"] <= 0):
+            error = f"the cgroup v{end['version']} counters read zero (no accounting for this cgroup)"
+        if error:
+            found[pid] = {"error": error}
             continue
-        try:
-            sample = json.loads(line)
-            cpu = float(sample["CPUPerc"].rstrip("%"))
-            memory = float(sample["MemPerc"].rstrip("%"))
-        except (ValueError, KeyError):
-            continue
-        samples.setdefault(sample["ID"][:12], []).append((cpu, memory, sample.get("MemUsage", "")))
-    return {
-        container: {
-            "cpu": round(sum(s[0] for s in rows) / len(rows), 2),
-            "cpu_peak": max(s[0] for s in rows),
-            "memory": max(s[1] for s in rows),
-            "memory_usage": rows[-1][2],
-            "samples": len(rows),
+        found[pid] = {
+            "cpu": round(100 * (end["cpu_ns"] - start["cpu_ns"]) / (seconds * 1e9), 2) if seconds > 0 else None,
+            "memory_bytes": end["memory_bytes"],
+            "memory_limit": end["memory_limit"],
         }
-        for container, rows in samples.items()
-    }
+    return found
 
 
 def published_ports(containers: list[dict]) -> list[dict]:
