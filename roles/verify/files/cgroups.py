@@ -7,12 +7,6 @@ or {"error": "..."} for a pid that cannot be read. Docker's stats API reads the 
 (cgroup v1 with the cgroupfs driver under a supervisor, as here) it answers zeros; the files are the source.
 
 Memory is the usage minus the inactive file cache, as `docker stats` and the kubelet count it.
-"""Print, as JSON, the CPU time and memory of the cgroups of the given process ids (each a container's init
-process), with the time of the reading: {"monotonic": seconds, "pids": {"<pid>": {"version": 1|2, "cpu_ns": ...,
-"memory_bytes": ..., "memory_limit": ... or null}}}, or {"error": "..."} for a pid that cannot be read. Docker's stats API reads the same files, but on some
-engines (cgroup v1 with the cgroupfs driver under a supervisor, as here) it answers zeros; the files are the source.
-
-Memory is the usage minus the inactive file cache, as `docker stats` and the kubelet count it.
 """
 
 import json
