@@ -48,6 +48,8 @@ TRIVIALLY_MET = {
     "slo_latency_p99_ms": 60000,
     "slo_cpu_percent": 100.1,
     "slo_memory_percent": 100.1,
+    # The resources phase offers a rate any stack reaches (the default is the throughput SLO's).
+    "verify_resource_rps": 50,
 }
 
 

@@ -54,8 +54,8 @@ def expected_names(units):
         for target in TARGETS:
             names |= {f"performance.{prefix}{k}_{target}" for k in ("throughput", "latency_p95", "latency_p99")}
             names.add(f"availability.{prefix}request_success_{target}")
-        names |= {f"performance.{prefix}{k}_{u}" for k in ("cpu", "memory") for u in [*units, "host"]}
-    names.add("performance.stress_completed")
+    names |= {f"performance.{k}_{u}" for k in ("cpu", "memory") for u in [*units, "host"]}
+    names |= {"performance.stress_completed", "performance.resource_load_rate_/"}
     names |= {
         "security.listening_sockets",
         "security.published_ports",
@@ -247,6 +247,8 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
                     "slo_cpu_percent": 0,
                     "slo_memory_percent": 0,
                     "slo_availability_percent": 100,
+                    "verify_resource_rps": 1e9,
+                    "verify_resource_seconds": 3,
                     # The events before auditing was turned off are older than this when the audit phase runs.
                     "verify_audit_max_age_seconds": 30,
                 },
@@ -273,8 +275,7 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
         "performance.memory_host",
         "performance.cpu_nginx",
         "performance.memory_nginx",
-        "performance.stress_cpu_host",
-        "performance.stress_memory_host",
+        "performance.resource_load_rate_/",
     }
     for target in TARGETS:
         for prefix in ("", "stress_"):

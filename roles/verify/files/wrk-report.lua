@@ -1,6 +1,19 @@
 -- wrk report for the verify role: after the run, print one JSON line with the counts and the latency
 -- distribution (percentiles). wrk measures; this only formats its summary (durations in microseconds).
+-- With arguments `-- RATE CONNECTIONS`, each connection waits between its requests so that all of them together
+-- offer about RATE requests a second (an open rate, for the resources phase), instead of as many as they can.
 local points = {1, 5, 10, 25, 50, 75, 90, 95, 99, 99.9}
+local pause_ms = 0
+
+init = function(args)
+  if #args >= 2 then
+    pause_ms = tonumber(args[2]) * 1000 / tonumber(args[1])
+  end
+end
+
+delay = function()
+  return pause_ms
+end
 
 done = function(summary, latency, requests)
   local e = summary.errors

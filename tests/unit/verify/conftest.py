@@ -50,6 +50,7 @@ def settings() -> dict:
         "verify_tls_probe_protocols": ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"],
         "verify_health_check_required": False,
         "verify_load_tool": "wrk",
+        "verify_resource_rps": 250,
         "verify_load_connections": 10,
         "verify_stress_workers": 4,
         "verify_stress_seconds": 60,
