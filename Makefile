@@ -16,7 +16,8 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-deploy test-stack \
+.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-stack \
+	artifacts-early \
 	test-monitoring test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
@@ -39,8 +40,6 @@ lock: ## Re-pin requirements.txt from requirements.in.
 deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTORY=inventories/<env> for VMs).
 	$(PLAYBOOK) site.yml $(DEPLOY_ARGS)
 
-test-deploy: ## README command 1 as the tests run it: speed gates opened (tests/speed-gates-open.yml).
-	$(MAKE) --no-print-directory deploy DEPLOY_ARGS=-e@tests/speed-gates-open.yml
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml
@@ -93,6 +92,9 @@ K8S_INVENTORY ?= inventories/local-k8s
 .PHONY: artifacts
 artifacts: ## Build every artifact recipe under artifacts/ from the Go module proxy (cached by recipe).
 	artifacts/build
+
+artifacts-early: ## Build the artifacts the Docker-host stages use (Compose, trivy, its DB fixture, actionlint; cached).
+	artifacts/build compose trivy trivy-db-fixture actionlint
 
 k8s-artifacts: ## Build the Kubernetes artifacts from the Go module proxy (cached by recipe).
 	artifacts/build kubernetes etcd containerd cni pause coredns metallb

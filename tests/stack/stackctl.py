@@ -36,7 +36,8 @@ def deploy(*args: str, extra_vars: dict | None = None, name: str = "deploy") -> 
 
 
 def run_site(name: str = "site") -> Run:
-    """README command 1 as written: site.yml with the default SLOs."""
-    run = playbook("site.yml", name=name)
+    """site.yml as README command 1 runs it, without its verify play (read-only; the deploy and verify stages gate
+    it): a converge whose changes the tests count."""
+    run = playbook("site.yml", "--skip-tags", "verify", name=name)
     assert run.returncode == 0, run.tail()
     return run

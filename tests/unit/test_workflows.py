@@ -56,9 +56,9 @@ def makefile_targets() -> set[str]:
 def run_all_stages() -> dict[str, str]:
     """tests/run-all's STAGES table: stage name -> make target."""
     text = (ROOT / "tests" / "run-all").read_text()
-    table = re.search(r"^STAGES=\((.*?)^\)", text, re.MULTILINE | re.DOTALL)
-    assert table, "tests/run-all has no STAGES=( ... ) table"
-    return dict(re.findall(r'"([^"|]+)\|([^"|]+)\|[^"]*"', table.group(1)))
+    table = re.search(r"^STAGES = \[(.*?)^\]", text, re.MULTILINE | re.DOTALL)
+    assert table, "tests/run-all has no STAGES = [ ... ] table"
+    return dict(re.findall(r'Stage\("([^"]+)", "([^"]+)"', table.group(1)))
 
 
 def workflow_make_targets(path) -> list[str]:
