@@ -118,6 +118,7 @@ def adhoc(
     inventory: str | None = None,
     name: str | None = None,
     timeout: int = 900,
+    env: dict[str, str] | None = None,
 ) -> Run:
     """Run one module with `ansible` (e.g. a role's teardown: include_role with tasks_from)."""
     argv = [str(VENV_BIN / "ansible"), *(["-i", inventory] if inventory else []), pattern, "-m", module]
@@ -125,6 +126,6 @@ def adhoc(
     suite = _suite()
     started = time.monotonic()
     done = subprocess.run(
-        argv, cwd=ROOT, capture_output=True, text=True, env=ansible_env(), timeout=timeout, check=False
+        argv, cwd=ROOT, capture_output=True, text=True, env=env or ansible_env(), timeout=timeout, check=False
     )
     return _record(name or f"adhoc-{module.rsplit('.', 1)[-1]}", argv, started, done, suite)
