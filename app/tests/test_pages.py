@@ -63,3 +63,37 @@ def test_unknown_page_is_json_for_json_clients(client):
     response = client.get("/no-such-page", headers={"Accept": "application/json"})
     assert response.status_code == 404
     assert response.json["error"]["status"] == 404
+
+
+def test_the_page_is_rendered_once_per_generation_and_a_write_shows_on_the_next_view(client, rds, app):
+    client.post("/api/items", json={"name": "First widget"})
+    renders = []
+    original = app.jinja_env.get_template
+
+    def counting(name, *args, **kwargs):
+        if name == "index.html":
+            renders.append(name)
+        return original(name, *args, **kwargs)
+
+    app.jinja_env.get_template = counting
+    try:
+        first = client.get("/").get_data(as_text=True)
+        second = client.get("/").get_data(as_text=True)
+        client.post("/api/items", json={"name": "Second widget"})
+        third = client.get("/").get_data(as_text=True)
+    finally:
+        app.jinja_env.get_template = original
+    assert "First widget" in first
+    assert "Second widget" not in second
+    assert "Second widget" in third  # the write is on the very next view
+    assert len(renders) == 2  # the first view and the one after the write
+    assert [re.search(r'id="page-hits">(\d+)<', page).group(1) for page in (first, second, third)] == ["1", "2", "3"]
+
+
+def test_a_redis_restart_loses_the_pages_with_the_generation(client, rds, sql):
+    client.post("/api/items", json={"name": "Before the flush"})
+    client.get("/")
+    rds.flushall()  # what a Redis restart without persistence does
+    with sql.cursor() as cur:
+        cur.execute("DELETE FROM items")
+    assert "Before the flush" not in client.get("/").get_data(as_text=True)

@@ -26,6 +26,12 @@ READ_CURRENT = """
 local generation = redis.call('GET', KEYS[1]) or '0'
 return {generation, redis.call('GET', 'webapp:items:' .. generation .. ':' .. ARGV[1])}
 """
+# A page view in one round trip: the hit counter incremented, and the page stored under the current generation.
+PAGE_VIEW = """
+local hits = redis.call('INCR', KEYS[2])
+local generation = redis.call('GET', KEYS[1]) or '0'
+return {hits, generation, redis.call('GET', 'webapp:items:' .. generation .. ':' .. ARGV[1])}
+"""
 NAME_MAX = 100
 DESCRIPTION_MAX = 1000
 QUANTITY_MAX = 1_000_000
@@ -131,6 +137,25 @@ class ItemStore:
             return [_row(row) for row in cur.fetchall()]
 
         return self._cached(f"list:{limit}:{offset}", lambda: self.db.run("list", select))
+
+    def page_view(self, hits_key: str, suffix: str, render) -> tuple[int, str]:
+        """Count a page view and return (hits, page). The page is the one stored under the current generation of
+        the items, or render() -> (page, cacheable) stored there: a write makes the next view render anew, and a
+        lost Redis loses the pages with the generation. Raises redis.RedisError when Redis cannot count."""
+        client = self.cache.client
+        hits, generation, page = client.register_script(PAGE_VIEW)(keys=[GENERATION_KEY, hits_key], args=[suffix])
+        if page is not None:
+            metrics.CACHE_LOOKUPS.labels("hit").inc()
+            return int(hits), page.decode()
+        metrics.CACHE_LOOKUPS.labels("miss").inc()
+        page, cacheable = render()
+        if cacheable:
+            try:
+                client.set(f"webapp:items:{int(generation)}:{suffix}", page, ex=self.ttl)
+            except redis.RedisError as exc:
+                metrics.CACHE_ERRORS.labels("write").inc()
+                log.warning("could not store a rendered page", extra={"error": type(exc).__name__})
+        return int(hits), page
 
     def _cached(self, suffix: str, load) -> tuple[Any, str]:
         """Return (value, "HIT" | "MISS" | "BYPASS"); misses are stored, None (not found) is not."""
