@@ -54,6 +54,9 @@ max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
 max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # The heartbeat file: on overlayfs a write can stall and get a busy worker killed; /dev/shm is memory.
 worker_tmp_dir = "/dev/shm" if os.path.isdir("/dev/shm") else None
+# gunicorn's control socket (gunicornc) is not used: the container's root filesystem is read-only, and the
+# orchestrator (Compose or Kubernetes) already starts, stops and reloads the server.
+control_socket_disable = True
 # The proxies whose X-Forwarded-* headers are believed (Nginx's address, or "*" on a private network).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 

@@ -6,7 +6,8 @@ Targets, each at every concurrency given (default 10 and 50), with wrk from loop
   gunicorn-direct  /health straight to gunicorn on the app container's address in the project network
   health-tls     /health through Nginx over TLS
   api-health-tls /api/health (PostgreSQL + Redis) through Nginx over TLS
-and the seed's `ab -n 1000 -c 10` on / through Nginx over TLS.
+and the seed's `ab -n 1000 -c 10` on / (a new TLS connection per request) beside its ceilings: the same with
+keep-alive (`ab -k`), Nginx answering alone over new TLS connections, and / straight to gunicorn.
 
 Usage: bench/stack.py [--duration 10] [--connections 10,50] [--threads 2] [--project-dir /opt/iac/stack]
 """
@@ -57,8 +58,9 @@ def wrk(url: str, connections: int, threads: int, duration: int) -> tuple[float,
     return rps, float(value) * UNITS[unit], errors + (int(non2xx.group(1)) if non2xx else 0)
 
 
-def ab(url: str) -> tuple[float, float, int]:
-    out = subprocess.run(["ab", "-q", "-n", "1000", "-c", "10", url], check=True, capture_output=True, text=True).stdout
+def ab(url: str, keepalive: bool = False) -> tuple[float, float, int]:
+    argv = ["ab", "-q", *(["-k"] if keepalive else []), "-n", "1000", "-c", "10", url]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
     p99 = float(re.search(r"^\s+99%\s+(\d+)", out, re.M).group(1))
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
@@ -90,8 +92,15 @@ def main() -> int:
         for name, url in targets:
             print(f"... {name} c={connections} ({args.duration}s)", file=sys.stderr, flush=True)
             rows.append((name, f"wrk c={connections}", *wrk(url, connections, args.threads, args.duration)))
-    print("... ab -n 1000 -c 10 /", file=sys.stderr, flush=True)
-    rows.append(("home-tls (seed ab)", "ab n=1000 c=10", *ab(f"{tls}/")))
+    seed = [
+        ("home-tls (seed ab)", "ab n=1000 c=10", f"{tls}/", False),
+        ("home-tls keep-alive", "ab -k n=1000 c=10", f"{tls}/", True),
+        ("nginx-static new-tls", "ab n=1000 c=10", f"{tls}/nginx-health", False),
+        ("home gunicorn-direct", "ab n=1000 c=10", f"{direct}/", False),
+    ]
+    for name, load, url, keepalive in seed:
+        print(f"... {name}: {load}", file=sys.stderr, flush=True)
+        rows.append((name, load, *ab(url, keepalive)))
 
     print(f"\n{'target':<20} {'load':<16} {'req/s':>10} {'p99 ms':>9} {'errors':>7}")
     for name, load, rps, p99, errors in rows:
@@ -101,6 +110,9 @@ def main() -> int:
         direct_rps = by[("gunicorn-direct", f"wrk c={connections}")][2]
         tls_rps = by[("health-tls", f"wrk c={connections}")][2]
         print(f"TLS proxy cost on /health at c={connections}: {100 * (1 - tls_rps / direct_rps):.1f} % of req/s")
+    home = by[("home-tls (seed ab)", "ab n=1000 c=10")][2]
+    for name, load, _url, _keepalive in seed[1:]:
+        print(f"seed ab on / is {100 * home / by[(name, load)][2]:.0f} % of {name} ({load})")
     return 0
 
 

@@ -44,6 +44,7 @@ def settings() -> dict:
         "verify_probe_service": "flask",
         "verify_server_name": "localhost",
         "verify_host_ports": ["18080", "18443"],
+        "verify_connect_address": "127.0.0.1",
         "verify_dns_names": ["nginx-service", "flask-service", "postgres-service", "redis-service"],
         "verify_network_ports": ["flask-service:5000", "postgres-service:5432", "redis-service:6379"],
         "verify_http_redirect_status": 301,

@@ -35,9 +35,15 @@ NETPROBE_OK = {
 PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
 
 
+def port(number, opened=True):
+    if opened:
+        return {"item": str(number), "port": number, "state": "started", "elapsed": 0}
+    return {"item": str(number), "failed": True, "msg": f"Timeout when waiting for 127.0.0.1:{number}"}
+
+
 def connectivity(**override):
     section = {
-        "ss": ran(text("ss.txt")),
+        "ports": [port(18080), port(18443)],
         "netprobe": ran(json.dumps(NETPROBE_OK)),
         "http": [{"item": {"path": p, "status": 200}, "status": 200} for p in PATHS],
         "redirect": {"status": 301, "location": "https://localhost:18443/"},
@@ -59,9 +65,12 @@ def test_healthy_connectivity_passes(settings, containers):
     }
 
 
-def test_a_port_nobody_listens_on_fails(settings):
+def test_a_port_that_refuses_connections_fails(settings):
     settings["verify_host_ports"] = ["18080", "18443", "18999"]
-    assert build(connectivity(), settings)["connectivity.host_port_18999"]["status"] == "fail"
+    built = build(connectivity(ports=[port(18080), port(18443), port(18999, opened=False)]), settings)
+    assert built["connectivity.host_port_18999"]["status"] == "fail"
+    assert "Timeout" in built["connectivity.host_port_18999"]["detail"]
+    assert built["connectivity.host_port_18443"]["status"] == "pass"
 
 
 def test_a_name_outside_the_subnet_or_unresolved_fails(settings):
@@ -110,8 +119,9 @@ def test_a_broken_redirect_fails(settings, redirect):
     assert build(connectivity(redirect=redirect), settings)["connectivity.http_redirect"]["status"] == "fail"
 
 
-def test_no_ss_is_an_error_not_a_pass(settings):
-    built = build(connectivity(ss=ran("", rc=2, msg="[Errno 2] No such file or directory: b'ss'")), settings)
+@pytest.mark.parametrize("ports", [[], [port(18080), {"item": "18443", **SKIPPED}]])
+def test_a_port_not_probed_is_an_error_not_a_pass(settings, ports):
+    built = build(connectivity(ports=ports), settings)
     assert built["connectivity.host_port_18443"]["status"] == "error"
 
 

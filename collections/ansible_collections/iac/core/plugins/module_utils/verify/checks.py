@@ -55,10 +55,12 @@ def _status_of(result) -> str:
 def connectivity(raw, settings) -> list[dict]:
     section = raw["connectivity"]
     out = []
-    stdout, why = _result(section.get("ss"))
-    listeners = parse.listeners(stdout) if stdout is not None else None
+    # A TCP connection from the host, not a listening socket: without Docker's userland proxy a published port is
+    # a NAT rule that no process on the host listens on.
+    probes = {int(r["item"]): r for r in section.get("ports") or [] if "item" in r}
     for port in map(int, settings["verify_host_ports"]):
-        if listeners is None:
+        result = probes.get(port)
+        if not result or result.get("skipped"):
             out.append(
                 check(
                     "connectivity",
@@ -67,24 +69,23 @@ def connectivity(raw, settings) -> list[dict]:
                     "==",
                     True,
                     "verify_host_ports",
-                    status=_status_of(section.get("ss")) or "error",
-                    detail=f"ss: {why}",
+                    status="error",
+                    detail="not probed" if not result else result.get("skip_reason") or "skipped",
                 )
             )
             continue
-        addresses = sorted(
-            {entry["address"] for entry in listeners if entry["protocol"] == "tcp" and entry["port"] == port}
-        )
+        opened = not result.get("failed")
         out.append(
             check(
                 "connectivity",
                 f"host_port_{port}",
-                bool(addresses),
+                opened,
                 "==",
                 True,
                 "verify_host_ports",
-                display=[f"{a}:{port}" for a in addresses] or "not listening",
-                expected="listening",
+                display=f"{settings['verify_connect_address']}:{port} " + ("accepts" if opened else "refused"),
+                expected="accepts a TCP connection",
+                detail="" if opened else (result.get("msg") or "")[-300:],
             )
         )
     probe = section.get("netprobe")
