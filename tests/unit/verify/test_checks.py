@@ -268,6 +268,26 @@ def test_an_impossible_threshold_fails_its_check(settings, containers, setting, 
     assert check["setting"] == setting
 
 
+def test_host_cpu_is_measured_over_the_load_run_alone(settings, containers):
+    """rusage.py's counters around the run decide, not the tasks' readings, which count their own start-up: here
+    the readings around the tasks say 100 % busy, the run itself 60 % busy, of which the load tool 10 %."""
+    before, after = "cpu  1000 0 0 1000 0 0 0 0 0 0", "cpu  1600 0 0 1400 0 0 0 0 0 0"
+    rusage = json.dumps({"cpu_seconds": 1.0, "seconds": 5.0, "host_stat": [before, after]})
+    run = ran(text("wrk-resources.txt") + f"VERIFY_RUSAGE {rusage}\n", item="/")
+    busy_tasks = {"stat_before": "cpu  0 0 0 0 0 0 0 0 0 0", "stat_after": "cpu  2000 0 0 0 0 0 0 0 0 0"}
+    built = build(
+        {"performance": {"resources": phase([run], **busy_tasks)}, "containers": containers},
+        trivially_met(settings),
+    )
+    cpu = built["performance.cpu_host"]
+    assert cpu["value"] == 50.0
+    assert "60.0 % busy, of which the load tool itself 10.0 %" in cpu["detail"]
+    # Without the run's own counters, the tasks' readings are all there is.
+    old = ran(text("wrk-resources.txt") + 'VERIFY_RUSAGE {"cpu_seconds": 1.0, "seconds": 5.0}\n', item="/")
+    built = build({"performance": {"resources": phase([old], **busy_tasks)}}, trivially_met(settings))
+    assert built["performance.cpu_host"]["value"] == 95.0
+
+
 def test_failed_requests_fail_request_success(settings):
     output = text("wrk-root.txt").replace('"status":0', '"status":7').replace('"read":0', '"read":3')
     trivially_met(settings)["slo_availability_percent"] = 99.9

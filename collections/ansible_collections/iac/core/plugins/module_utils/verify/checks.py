@@ -311,14 +311,27 @@ def tls(raw, settings) -> list[dict]:
 
 
 # --- performance --------------------------------------------------------------------------------------------------
-def _tool_cpu_seconds(runs) -> float:
-    """CPU seconds the load tool itself used (rusage.py's VERIFY_RUSAGE line after each run)."""
-    total = 0.0
-    for run in runs:
-        for line in (run.get("stdout") or "").splitlines():
-            if line.startswith("VERIFY_RUSAGE "):
-                total += json.loads(line.split(" ", 1)[1])["cpu_seconds"]
-    return total
+def _rusage(runs) -> list[dict]:
+    """rusage.py's VERIFY_RUSAGE record of each run."""
+    return [
+        json.loads(line.split(" ", 1)[1])
+        for run in runs
+        for line in (run.get("stdout") or "").splitlines()
+        if line.startswith("VERIFY_RUSAGE ")
+    ]
+
+
+def _host_cpu(phase_data) -> tuple[list[int], float]:
+    """The host's CPU counters over the phase's load runs and the load tool's CPU seconds. The counters rusage.py
+    read right around each run, summed, when every run has them; else the readings of the tasks around the runs
+    (which count the start-up of those tasks too)."""
+    records = _rusage(phase_data.get("runs") or [])
+    tool = sum(record["cpu_seconds"] for record in records)
+    if records and all(len(record.get("host_stat") or []) == 2 for record in records):
+        readings = [[parse.cpu_counters(line) for line in record["host_stat"]] for record in records]
+        return [sum(after[i] - before[i] for before, after in readings) for i in range(8)], tool
+    before, after = (parse.cpu_counters(phase_data.get(k) or "") for k in ("stat_before", "stat_after"))
+    return [b - a for a, b in zip(before, after)], tool
 
 
 def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
@@ -329,8 +342,8 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
     window = phase_data.get("window")
     out = []
     try:
-        counters = [parse.cpu_counters(phase_data.get(k) or "") for k in ("stat_before", "stat_after")]
-        busy = parse.cpu_busy(phase_data["stat_before"], phase_data["stat_after"])
+        delta, tool = _host_cpu(phase_data)
+        busy = parse.busy_percent(delta)
         memory = parse.meminfo(phase_data.get("meminfo") or "")
     except (parse.ParseError, KeyError) as exc:
         for kind in ("cpu", "memory"):
@@ -349,8 +362,7 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
             )
     else:
         # /proc/stat counts USER_HZ ticks (100 a second) over all CPUs.
-        elapsed = (sum(counters[1]) - sum(counters[0])) / 100 / cpus
-        tool = _tool_cpu_seconds(phase_data.get("runs") or [])
+        elapsed = sum(delta) / 100 / cpus
         tool_share = round(min(100.0, 100 * tool / (elapsed * cpus)), 1) if elapsed > 0 else 0.0
         out.append(
             check(

@@ -156,12 +156,14 @@ def cpu_counters(stat: str) -> list[int]:
 
 def cpu_busy(before: str, after: str) -> float:
     """Busy share of all CPUs, in percent, between two readings of /proc/stat (idle time is idle + iowait)."""
-    first, second = cpu_counters(before), cpu_counters(after)
-    total = sum(second) - sum(first)
-    if total <= 0:
+    return busy_percent([b - a for a, b in zip(cpu_counters(before), cpu_counters(after))])
+
+
+def busy_percent(delta: list[int]) -> float:
+    """Busy share, in percent, of the differences of the eight cpu counters over a time."""
+    if sum(delta) <= 0:
         raise ParseError("the two /proc/stat readings are not apart in time")
-    idle = (second[3] + second[4]) - (first[3] + first[4])
-    return round(100 * (1 - idle / total), 1)
+    return round(100 * (1 - (delta[3] + delta[4]) / sum(delta)), 1)
 
 
 def meminfo(text: str) -> dict[str, int]:
