@@ -10,7 +10,6 @@ import sys
 import time
 
 
-
 def host_counters() -> str:
     with open("/proc/stat", encoding="ascii") as stat:
         return stat.readline().strip()

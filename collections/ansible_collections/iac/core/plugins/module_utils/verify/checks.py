@@ -331,7 +331,7 @@ def _host_cpu(phase_data) -> tuple[list[int], float]:
         readings = [[parse.cpu_counters(line) for line in record["host_stat"]] for record in records]
         return [sum(after[i] - before[i] for before, after in readings) for i in range(8)], tool
     before, after = (parse.cpu_counters(phase_data.get(k) or "") for k in ("stat_before", "stat_after"))
-    return [b - a for a, b in zip(before, after)], tool
+    return [b - a for a, b in zip(before, after, strict=True)], tool
 
 
 def _resources(raw, phase_data, settings, phase, units) -> list[dict]:

@@ -156,7 +156,7 @@ def cpu_counters(stat: str) -> list[int]:
 
 def cpu_busy(before: str, after: str) -> float:
     """Busy share of all CPUs, in percent, between two readings of /proc/stat (idle time is idle + iowait)."""
-    return busy_percent([b - a for a, b in zip(cpu_counters(before), cpu_counters(after))])
+    return busy_percent([b - a for a, b in zip(cpu_counters(before), cpu_counters(after), strict=True)])
 
 
 def busy_percent(delta: list[int]) -> float:
