@@ -16,7 +16,7 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-stack \
+.PHONY: help venv lock deploy verify monitor bench engine browser test-images lint test test-unit test-app test-stack \
 	artifacts-early \
 	test-monitoring test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
@@ -43,6 +43,9 @@ deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTOR
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml
+
+monitor: venv ## The stack now: services (state, health, CPU/memory), /api/health, alerts, logs of what is unhealthy.
+	$(PLAYBOOK) playbooks/monitor.yml $(MONITOR_ARGS)
 
 bench: ## Benchmark the deployed stack (req/s, p99) from loopback; prints a table.
 	bench/stack.py
