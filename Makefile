@@ -18,7 +18,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help venv lock deploy verify monitor bench engine browser test-images lint test test-unit test-app test-stack \
 	artifacts-early \
-	test-monitoring test-verify test-molecule \
+	test-monitoring test-monitor test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
@@ -87,6 +87,9 @@ browser: ## Debian's chromium, for the tests that render reports in a headless b
 
 test-monitoring: venv ## The monitoring role: promtool on the generated rules and config, the images, alert delivery (tests/monitoring).
 	pytest tests/monitoring
+
+test-monitor: venv ## The monitor playbook on the deployed stack: healthy exits 0, Redis stopped fails naming it, check mode (tests/monitor).
+	pytest -v tests/monitor
 
 test-verify: venv browser ## The verify playbook against the deployed stack: healthy passes, every check is seen failing.
 	pytest -v tests/verify

@@ -64,7 +64,7 @@ def health_log(container: dict, entries: int) -> list[dict]:
 
 # --- Judgement ----------------------------------------------------------------------------------------------------
 def _mib(value) -> str:
-    return f"{value / 1048576:.1f} MiB"
+    return f"{value / 1073741824:.1f} GiB" if value >= 1073741824 else f"{value / 1048576:.1f} MiB"
 
 
 def _duration(seconds: float) -> str:
@@ -225,27 +225,27 @@ def judge(raw: dict, settings: dict) -> dict:
     used = usage(raw.get("readings") or [])
     rows = [_row(unit, used.get(str(unit["pid"])) or {}, expected.get(unit["service"])) for unit in units]
     for service, replicas in sorted(expected.items()):
-        if replicas and not any(row["service"] == service for row in rows):
+        if not any(row["service"] == service for row in rows):
             rows.append(
                 {
                     "service": service,
                     "container": "-",
                     "id": "",
-                    "state": "missing",
+                    "state": "missing" if replicas else "scaled to 0",
                     "health": "-",
                     "restarts": "-",
                     "cpu": "-",
                     "memory": "-",
                     "uptime": "-",
-                    "expected": True,
+                    "expected": bool(replicas),
                     "usage_error": "",
-                    "problem": "no container",
+                    "problem": "no container" if replicas else "",
                 }
             )
     rows.sort(key=lambda row: (row["service"], row["container"]))
     for row in rows:
-        if not row["problem"] and row["state"] != "running" and expected:
-            row["note"] = "scaled to 0: idle" if row["service"] in expected else "not in the stack's compose file"
+        if not row["problem"] and row["state"] not in ("running", "scaled to 0") and expected:
+            row["note"] = "scaled to 0" if row["service"] in expected else "not in the stack's compose file"
     problems = []
     if compose_error:
         problems.append(f"stack: {compose_error} in {raw.get('stack_dir', '?')}")
@@ -285,6 +285,7 @@ def judge(raw: dict, settings: dict) -> dict:
         "health": health,
         "alerts": alerts,
         "health_logs": health_logs,
+        "usage_error": raw.get("usage_error") or "",
         "problems": problems,
         "log_targets": targets,
         "result": "problem" if problems else "ok",
@@ -335,6 +336,8 @@ def report(judged: dict, logs: dict | None = None) -> str:
         kind = "CRITICAL" if alert["critical"] else alert["severity"] or "alert"
         summary = f": {alert['summary']}" if alert["summary"] else ""
         lines.append(f"  {kind}: {alert['name']} for {alert['age']}{summary}" + (f" [{labels}]" if labels else ""))
+    if judged.get("usage_error"):
+        lines.append(f"CPU/memory: {UNAVAILABLE} (the cgroups could not be read: {judged['usage_error']})")
     unmeasured = [row for row in judged["rows"] if row["usage_error"]]
     for row in unmeasured:
         lines.append(f"CPU/memory of {row['container']}: {UNAVAILABLE} ({row['usage_error']})")
