@@ -16,9 +16,9 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify bench engine browser test-images lint test test-unit test-app test-stack \
+.PHONY: help venv lock deploy verify monitor bench engine browser test-images lint test test-unit test-app test-stack \
 	artifacts-early \
-	test-monitoring test-verify test-molecule \
+	test-monitoring test-monitor test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
 
 help: ## Show the targets.
@@ -43,6 +43,9 @@ deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTOR
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml
+
+monitor: venv ## The stack now: services (state, health, CPU/memory), /api/health, alerts, logs of what is unhealthy.
+	$(PLAYBOOK) playbooks/monitor.yml $(MONITOR_ARGS)
 
 bench: ## Benchmark the deployed stack (req/s, p99) from loopback; prints a table.
 	bench/stack.py
@@ -84,6 +87,9 @@ browser: ## Debian's chromium, for the tests that render reports in a headless b
 
 test-monitoring: venv ## The monitoring role: promtool on the generated rules and config, the images, alert delivery (tests/monitoring).
 	pytest tests/monitoring
+
+test-monitor: venv ## The monitor playbook on the deployed stack: healthy exits 0, Redis stopped fails naming it, check mode (tests/monitor).
+	pytest -v tests/monitor
 
 test-verify: venv browser ## The verify playbook against the deployed stack: healthy passes, every check is seen failing.
 	pytest -v tests/verify
