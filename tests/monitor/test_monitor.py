@@ -59,7 +59,9 @@ def test_redis_stopped_fails_naming_redis_with_its_last_log_lines():
     assert run.changed == 0, run.tail()
     assert checked.changed == 0, checked.tail()
     assert checked.returncode != 0, checked.tail()
-    assert "redis: not running (exited" in row(run.output, "redis")
+    redis = row(run.output, "redis")
+    assert redis.split()[2] == "exited", redis
+    assert "<- not running (exited" in redis, redis
     # The last log lines of Redis: its shutdown on `docker compose stop`.
     logs = run.output.split("--- last log lines of iac-redis-1:", 1)
     assert len(logs) == 2, run.tail()
@@ -67,9 +69,10 @@ def test_redis_stopped_fails_naming_redis_with_its_last_log_lines():
     assert len(report["logs"]["iac-redis-1"]) <= 50
     assert re.search(r"/api/health: FAIL: .*HTTP 503, fail \(postgres ok, redis fail", run.output)
     # The failure message at the end names the service.
-    failed = re.findall(r"fatal: \[localhost\]: FAILED! => .*", run.output)
-    assert failed, run.tail()
-    assert "redis: not running" in failed[-1], run.tail()
+    # (the YAML callback prints the message on the lines after the task's FAILED! line)
+    failed = run.output.rsplit("fatal: [localhost]: FAILED! =>", 1)
+    assert len(failed) == 2, run.tail()
+    assert "redis: not running" in failed[1].split("PLAY RECAP", 1)[0], run.tail()
     assert "RESULT: PROBLEM on localhost: redis: not running" in run.output
 
 
