@@ -230,7 +230,9 @@ class Session:
         marker = f"--iac-backup-{uuid.uuid4().hex}--"
         assert self.process.stdin
         assert self.process.stdout
-        self.process.stdin.write(f"{sql}\n\\echo {marker}\n")
+        # psql sends a statement when it reads its `;`; the marker is echoed after its result.
+        statement = sql.rstrip().rstrip(";")
+        self.process.stdin.write(f"{statement};\n\\echo {marker}\n")
         self.process.stdin.flush()
         lines = []
         for raw in self.process.stdout:
@@ -255,7 +257,7 @@ class Session:
 def table_stats(session: Session) -> dict:
     session.query(SESSION_SETTINGS)
     tables = session.query(TABLES_SQL)
-    return parse_stats(session.query(stats_sql(tables) + ";"))
+    return parse_stats(session.query(stats_sql(tables)))
 
 
 def live_stats(container: str) -> dict:
