@@ -7,7 +7,10 @@ import json
 from datetime import datetime, timezone
 
 import iac_backup as ib
+import jinja2
 import pytest
+import yaml
+from iac_testlib.project import ROOT
 
 NOW = datetime(2026, 12, 2, 3, 15, 7, tzinfo=timezone.utc)  # noqa: UP017 (as the script, which runs on Python 3.10)
 
@@ -109,3 +112,19 @@ def test_the_manifests_listed_are_the_verified_ones_with_their_dump(tmp_path):
     (tmp_path / "iac-20261203T031500Z.failed").write_bytes(b"PG")
     assert [m["name"] for m in ib.manifests(tmp_path)] == ["iac-20261202T031500Z"]
     assert ib.failed_names(tmp_path) == {"iac-20261203T031500Z": "truncated"}
+
+
+def render(template: str, **settings) -> str:
+    role = ROOT / "roles/backup"
+    values = {**yaml.safe_load((role / "defaults/main.yml").read_text()), "app_project": "iac"}
+    values |= {"__backup_script": "/usr/local/sbin/iac-backup", "ansible_managed": "managed", **settings}
+    return jinja2.Template((role / "templates" / template).read_text()).render(values)
+
+
+def test_the_schedule_is_the_same_time_for_cron_and_systemd():
+    cron = render("iac-backup.cron.j2", backup_schedule_hour=4, backup_schedule_minute=5)
+    assert "5 4 * * * root /usr/local/sbin/iac-backup backup >>/var/log/iac-backup.log 2>&1" in cron
+    timer = render("iac-backup.timer.j2", backup_schedule_hour=4, backup_schedule_minute=5)
+    assert "OnCalendar=*-*-* 04:05:00" in timer
+    assert "Persistent=true" in timer
+    assert "ExecStart=/usr/local/sbin/iac-backup backup" in render("iac-backup.service.j2")
