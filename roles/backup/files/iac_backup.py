@@ -87,6 +87,8 @@ class Config:
     def load(cls, path: Path = CONFIG) -> Config:
         data = json.loads(path.read_text())
         data["backup_dir"] = Path(data["backup_dir"])
+        for number in ("retention", "verify_timeout", "run_timeout"):
+            data[number] = int(data[number])
         return cls(**data)
 
 
