@@ -16,7 +16,8 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify monitor bench engine browser test-images lint test test-unit test-app test-stack \
+.PHONY: help venv lock deploy verify monitor bench bench-backup engine browser test-images lint test test-unit \
+	test-app test-stack test-backup \
 	artifacts-early \
 	test-monitoring test-monitor test-verify test-molecule \
 	k8s-artifacts k8s test-k8s app-k8s test-app-k8s
@@ -50,6 +51,9 @@ monitor: venv ## The stack now: services (state, health, CPU/memory), /api/healt
 bench: ## Benchmark the deployed stack (req/s, p99) from loopback; prints a table.
 	bench/stack.py
 
+bench-backup: venv ## Backup and restore times and the backup's size for 10,000 items on the deployed stack.
+	bench/backup.py
+
 engine: venv ## Ensure this machine runs a Docker engine (the project's own docker role installs one).
 	@docker info >/dev/null 2>&1 && echo "Docker engine: running" || ansible-playbook -i inventories/local playbooks/provision.yml
 
@@ -81,6 +85,9 @@ test-app: engine ## App tests against real PostgreSQL and Redis (ruff, pytest, c
 
 test-stack: venv ## Acceptance tests of the stack deployed on this machine by `make deploy`.
 	pytest -q tests/stack
+
+test-backup: venv ## Backups of the deployed stack: destroy and restore, a bad dump fails, a restore refuses data.
+	pytest -v tests/backup
 
 browser: ## Debian's chromium, for the tests that render reports in a headless browser.
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium; }
