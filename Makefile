@@ -16,7 +16,7 @@ PLAYBOOK := ansible-playbook -i $(INVENTORY)
 PLAYBOOK_K8S = ansible-playbook -i $(K8S_INVENTORY)
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv lock deploy verify monitor bench bench-backup engine browser test-images lint test test-unit \
+.PHONY: help venv lock deploy quiet verify monitor bench bench-backup engine browser test-images lint test test-unit \
 	test-app test-stack test-backup \
 	artifacts-early \
 	test-monitoring test-monitor test-verify test-molecule \
@@ -41,6 +41,9 @@ lock: ## Re-pin requirements.txt from requirements.in.
 deploy: venv ## Provision this machine, deploy the stack and verify it (INVENTORY=inventories/<env> for VMs).
 	$(PLAYBOOK) site.yml $(DEPLOY_ARGS)
 
+
+quiet: ## Stop the single-node cluster's services, if running, before a run that measures speed (run-all does).
+	tests/quiet-machine
 
 verify: venv ## Verify a deployed stack against its SLOs.
 	$(PLAYBOOK) playbooks/verify.yml

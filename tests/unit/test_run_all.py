@@ -44,3 +44,10 @@ def test_every_need_is_a_stage_listed_before_it():
 
 def test_stages_that_measure_speed_run_alone():
     assert [s.name for s in load().STAGES if s.quiet] == ["deploy"]
+
+
+def test_a_quiet_stage_first_stops_what_else_loads_the_machine():
+    run_all = load()
+    assert run_all.stage_command(run_all.BY_NAME["deploy"]) == ["make", "--no-print-directory", "quiet", "deploy"]
+    assert run_all.stage_command(run_all.BY_NAME["stack"]) == ["make", "--no-print-directory", "test-stack"]
+    assert run_all.stage_command(run_all.BY_NAME["k8s-build"])[:3] == ["nice", "-n", "10"]
