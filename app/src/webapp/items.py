@@ -97,6 +97,9 @@ class ItemStore:
     def __init__(self, db: Database, cache: Cache, ttl: int):
         self.db = db
         self.cache = cache
+        # Registered once: a Script hashes its source when made, and runs by EVALSHA (loading it on NOSCRIPT).
+        self._page_view = cache.client.register_script(PAGE_VIEW)
+        self._read_current = cache.client.register_script(READ_CURRENT)
         self.ttl = ttl
 
     def create(self, fields: dict) -> dict:
@@ -143,7 +146,7 @@ class ItemStore:
         the items, or render() -> (page, cacheable) stored there: a write makes the next view render anew, and a
         lost Redis loses the pages with the generation. Raises redis.RedisError when Redis cannot count."""
         client = self.cache.client
-        hits, generation, page = client.register_script(PAGE_VIEW)(keys=[GENERATION_KEY, hits_key], args=[suffix])
+        hits, generation, page = self._page_view(keys=[GENERATION_KEY, hits_key], args=[suffix])
         if page is not None:
             metrics.CACHE_LOOKUPS.labels("hit").inc()
             return int(hits), page.decode()
@@ -161,7 +164,7 @@ class ItemStore:
         """Return (value, "HIT" | "MISS" | "BYPASS"); misses are stored, None (not found) is not."""
         client = self.cache.client
         try:
-            generation, raw = client.register_script(READ_CURRENT)(keys=[GENERATION_KEY], args=[suffix])
+            generation, raw = self._read_current(keys=[GENERATION_KEY], args=[suffix])
             key = f"webapp:items:{int(generation)}:{suffix}"
         except redis.RedisError as exc:
             metrics.CACHE_ERRORS.labels("read").inc()
