@@ -376,6 +376,24 @@ def test_an_extra_listener_and_an_extra_published_port_fail(settings):
     assert built["security.published_ports"]["value"] == ["iacv-nginx-1 0.0.0.0:18443->443/tcp"]
 
 
+@pytest.mark.parametrize(
+    ("output", "line"),
+    [
+        # ss without --no-header (an older ss): the table's header first.
+        ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" + text("ss.txt"), "Netid"),
+        # Something else answered as ss (a wrapper, another tool).
+        ("Active Internet connections (only servers)\n", "Active Internet"),
+    ],
+)
+def test_ss_output_that_is_not_ss_table_is_an_error_not_a_pass(settings, output, line):
+    """Lines that are not sockets were once skipped: a garbled output read as "no socket exposed", a pass."""
+    check = build(security(ss=ran(output)), settings)["security.listening_sockets"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"].startswith(f"not a socket line of ss: '{line}")
+    # An empty table is a host with no listening socket: measured, and nothing is exposed.
+    assert build(security(ss=ran("")), settings)["security.listening_sockets"]["status"] == "pass"
+
+
 def trivy_section(image=None, config=None, db=None):
     return {
         "db": db,
