@@ -60,3 +60,12 @@ def test_a_session_without_a_skip_keeps_its_result(tmp_path):
     assert "skip is not a pass" not in done.stdout
     failing = session(tmp_path, {"test_sample.py": "def test_fails():\n    assert False\n"})
     assert failing.returncode == pytest.ExitCode.TESTS_FAILED, failing.stdout
+
+
+def test_a_module_skipped_at_collection_fails_the_session_naming_it(tmp_path):
+    """pytest.importorskip or pytest.skip(allow_module_level=True) skips a whole module while it is collected, before
+    any of its tests runs: beside a passing module, that session exited 0."""
+    skipped = 'import pytest\n\npytest.importorskip("no_such_module_of_iac")\n\n\ndef test_never_run():\n    pass\n'
+    done = session(tmp_path, {"test_skipped_module.py": skipped, "test_sample.py": PASSING})
+    assert done.returncode == pytest.ExitCode.TESTS_FAILED, done.stdout
+    assert "FAILED: 1 test(s) skipped, and a skip is not a pass: test_skipped_module.py" in done.stdout, done.stdout
