@@ -25,7 +25,9 @@ from iac_testlib.wait import wait_for
 PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
 TARGETS = ["/", "/api/health"]
 # Checks whose data source this machine lacks (no trivy DB, PyPI's JSON API unreachable, no monitoring): their
-# status is UNAVAILABLE, never a pass; test_unavailable_data_fails_the_gate_when_required sees them gate.
+# status is UNAVAILABLE, never a pass. With verify_require_vuln_db they gate: unit
+# test_document_gates_on_fail_and_error_and_unavailable_only_when_required (tests/unit/verify/test_report.py),
+# live test_scans_and_patches_fail_on_a_leaky_image_and_a_misconfigured_dockerfile (security.python_dependencies).
 UNAVAILABLE_HERE = re.compile(
     r"^(security\.image_vulnerabilities_.+|security\.python_dependencies|availability\.(uptime|mtbf|mttr))$"
 )
