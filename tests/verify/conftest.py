@@ -41,7 +41,7 @@ STACK_DIR = Path(STACK["app_stack_dir"])
 SERVICES = ("nginx", "flask", "postgres", "redis")
 # Speed gates trivially met, for runs that check everything else: whether this shared 2-core machine meets the
 # default throughput/latency/CPU/memory targets is the deploy stage's verdict (README command 1, default SLOs);
-# test_performance_gates_fail_when_breached sees each of them fail with an impossible threshold.
+# test_broken_stack_fails_naming_each_check (test_verify.py) sees each of them fail with an impossible threshold.
 TRIVIALLY_MET = {
     "slo_throughput_rps": 0,
     "slo_latency_p95_ms": 60000,

@@ -6,7 +6,8 @@ app/requirements.txt must be reported with the package and the installed version
 that do not cover the installed versions must give no finding at all. The scans run without any network.
 
 `trivy_db` is the reusable fixture: `trivy_db(advisories)` returns a trivy cache directory whose db/ holds a DB of
-those advisories (pass it to trivy as --cache-dir, or copy its db/ where verify_trivy_db_src points).
+those advisories (pass it to trivy as --cache-dir, or point verify_trivy_db_src at its db/, as the last test does:
+the verify playbook's vulnerability gate fails and passes on it).
 """
 
 from __future__ import annotations
@@ -152,3 +153,41 @@ def test_generator_refuses_bad_advisories_naming_the_field(trivy_artifacts, inst
     assert run.returncode == 1
     assert named in run.stderr
     assert not (tmp_path / "db" / "trivy.db").exists()
+
+
+@pytest.mark.parametrize("matching", [True, False], ids=["critical-advisories-match", "advisories-miss"])
+def test_verify_gates_on_the_db_that_verify_trivy_db_src_brings(verify, trivy_db, installed, tmp_path, matching):
+    """The air-gapped path end to end: verify_trivy_db_src names a fixture DB on the control node, the role copies
+    it into its trivy cache (here a directory of this test, not the host's /var/cache/trivy) and scans the deployed
+    images with it. Matching CRITICAL advisories fail the app's security.image_vulnerabilities_<unit> naming each
+    package and version; the same advisories at the installed versions give it PASS with 0 findings."""
+    cache = tmp_path / "host-trivy-cache"
+    run = verify(
+        "--tags",
+        "security",
+        extra={
+            "verify_trivy_db_src": str(trivy_db(advisories(installed, matching=matching)) / "db"),
+            "verify_trivy_cache_dir": str(cache),
+            # Only the image scans matter here: no pip-audit, no trivy config of the project's files.
+            "verify_pip_audit": False,
+            "verify_trivy_config_paths": [],
+        },
+        name=f"trivy-db-src-{'match' if matching else 'miss'}",
+    )
+    assert (cache / "db" / "trivy.db").is_file(), run.explain()
+    prefix = "security.image_vulnerabilities_"
+    app = [c for c in run.report.get("checks", []) if c["name"].startswith(f"{prefix}{PIP_PACKAGE}")]
+    assert app, run.explain()
+    for check in app:
+        assert "DB of " in check["detail"], check
+        if matching:
+            assert (check["status"], check["value"]) == ("fail", 2), check
+            assert check["name"] in run.failed
+            assert f"CVE-2099-0001 {installed['deb']['name']}@{installed['deb']['version']}" in check["detail"], check
+            assert f"ghsa-iacx-0000-0001 {PIP_PACKAGE}@{installed['pip']}" in check["detail"].lower(), check
+        else:
+            assert (check["status"], check["value"]) == ("pass", 0), check
+            assert "CVE-2099-0001" not in check["detail"], check
+    if matching:
+        assert run.returncode != 0, run.explain()
+        assert "RESULT: FAIL" in run.output

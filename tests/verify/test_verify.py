@@ -25,7 +25,9 @@ from iac_testlib.wait import wait_for
 PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
 TARGETS = ["/", "/api/health"]
 # Checks whose data source this machine lacks (no trivy DB, PyPI's JSON API unreachable, no monitoring): their
-# status is UNAVAILABLE, never a pass; test_unavailable_data_fails_the_gate_when_required sees them gate.
+# status is UNAVAILABLE, never a pass. With verify_require_vuln_db they gate: unit
+# test_document_gates_on_fail_and_error_and_unavailable_only_when_required (tests/unit/verify/test_report.py),
+# live test_scans_and_patches_fail_on_a_leaky_image_and_a_misconfigured_dockerfile (security.python_dependencies).
 UNAVAILABLE_HERE = re.compile(
     r"^(security\.image_vulnerabilities_.+|security\.python_dependencies|availability\.(uptime|mtbf|mttr))$"
 )
@@ -218,7 +220,8 @@ def auditing_off_and_sudo_rules_removed():
 
 def test_broken_stack_fails_naming_each_check(stack, verify):
     """Redis stopped, a DNS alias removed, the redirect broken, an extra listener and published port, auditing off
-    and the sudo rules gone, a port the host must listen on, and impossible speed thresholds: one run."""
+    and the sudo rules gone, a port the host must listen on, and impossible speed and availability thresholds (the
+    stress phase on): one run."""
     closed = free_port()
     with (
         http_without_redirect() as plain,
@@ -283,12 +286,19 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
                 f"performance.{prefix}throughput_{target}",
                 f"performance.{prefix}latency_p95_{target}",
                 f"performance.{prefix}latency_p99_{target}",
+                # No success rate is above slo_availability_percent 100 (the check is `>`): every measured run fails.
+                f"availability.{prefix}request_success_{target}",
             }
     missing = expected - run.failed
     assert not missing, run.explain()
     assert {run.check(n)["status"] for n in expected} == {"fail"}, {n: run.check(n)["status"] for n in expected}
     assert any(f":{listener}/tcp" in e for e in run.check("security.listening_sockets")["value"])
     assert any(f":{published}->" in e for e in run.check("security.published_ports")["value"])
+    # /api/health fails for a real reason too: with Redis stopped it answers 503, in the load and the stress runs.
+    for prefix in ("", "stress_"):
+        health = run.check(f"availability.{prefix}request_success_/api/health")
+        assert health["value"] < 100, health
+        assert "status >= 400" in health["detail"], health
     assert "RESULT: FAIL" in run.output
     # What was not broken still passes.
     assert run.check("connectivity.dns_nginx-service")["status"] == "pass"

@@ -186,6 +186,20 @@ def test_no_server_is_an_error_for_every_tls_check(settings):
     assert set(statuses(build({"tls": section}, settings)).values()) == {"error"}
 
 
+def test_a_certificate_that_cannot_be_read_is_an_error_for_every_certificate_check(settings):
+    """The server sent a certificate that x509_certificate_info could not load: nothing about it was measured."""
+    unreadable = {"failed": True, "msg": "Error while loading certificate: no PEM data found", "changed": False}
+    built = build({"tls": {**data("tls-stack.json"), "info": unreadable}}, settings)
+    certificate = TLS_NAMES - {"tls.handshake", "tls.protocols_accepted"}
+    assert {name: built[name]["status"] for name in certificate} == dict.fromkeys(certificate, "error")
+    for name in certificate:
+        assert built[name]["value"] is None
+        assert (
+            built[name]["detail"] == "cannot read the certificate: Error while loading certificate: no PEM data found"
+        )
+    assert built["tls.handshake"]["status"] == "pass"
+
+
 def test_openssl_missing_in_check_mode_is_skipped(settings):
     section = {**data("tls-stack.json"), "probes": dict.fromkeys(["default", "TLSv1"], SKIPPED)}
     built = build({"tls": section}, settings)
@@ -312,6 +326,41 @@ def test_no_cgroup_reading_is_an_error_per_container(settings, containers):
     assert "cgroups.py" in built["performance.cpu_nginx"]["detail"]
 
 
+@pytest.mark.parametrize(
+    ("after", "why"),
+    [
+        ('{"monotonic": 12.5, "pids": {', "Expecting property name enclosed in double quotes"),
+        ('{"pids": {}}', "'monotonic'"),
+    ],
+)
+def test_cgroup_readings_that_cannot_be_read_are_an_error_per_container(settings, containers, after, why):
+    """cgroups.py ran (exit 0) but printed what it does not print: no container's CPU or memory was measured."""
+    built = build(
+        {"performance": performance(cgroups={"after": ran(after)}), "containers": containers},
+        trivially_met(settings),
+    )
+    for unit in ("flask-blue", "nginx", "postgres", "redis"):
+        for kind in ("cpu", "memory"):
+            check = built[f"performance.{kind}_{unit}"]
+            assert (check["status"], check["value"]) == ("error", None), check
+            assert check["detail"].startswith("not measured: cannot read the cgroup readings: "), check
+            assert why in check["detail"]
+    # The host's own counters do not come from the cgroup readings.
+    assert built["performance.cpu_host"]["status"] == "pass"
+
+
+def test_a_resource_run_whose_output_cannot_be_parsed_is_an_error_for_the_offered_rate(settings, containers):
+    """wrk ran without the role's report script: the rate offered while CPU and memory were sampled is unknown."""
+    run = ran("Running 3s test @ http://127.0.0.1:18080/\n  2 threads and 100 connections\n", item="/")
+    built = build(
+        {"performance": {"resources": phase([run])}, "containers": containers},
+        trivially_met(settings),
+    )
+    check = built["performance.resource_load_rate_/"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"] == "wrk printed no VERIFY_WRK line (is wrk-report.lua loaded?)"
+
+
 def test_counters_that_read_zero_are_not_measured(settings, containers):
     """An engine or kernel that does not account a container's cgroup reads 0: not a pass of `< 70 %`."""
     after = json.loads(text("cgroups-after.json"))
@@ -374,6 +423,24 @@ def test_an_extra_listener_and_an_extra_published_port_fail(settings):
     assert any(":2024/tcp" in entry for entry in built["security.listening_sockets"]["value"])
     assert built["security.published_ports"]["status"] == "fail"
     assert built["security.published_ports"]["value"] == ["iacv-nginx-1 0.0.0.0:18443->443/tcp"]
+
+
+@pytest.mark.parametrize(
+    ("output", "line"),
+    [
+        # ss without --no-header (an older ss): the table's header first.
+        ("Netid State  Recv-Q Send-Q Local Address:Port Peer Address:Port Process\n" + text("ss.txt"), "Netid"),
+        # Something else answered as ss (a wrapper, another tool).
+        ("Active Internet connections (only servers)\n", "Active Internet"),
+    ],
+)
+def test_ss_output_that_is_not_ss_table_is_an_error_not_a_pass(settings, output, line):
+    """Lines that are not sockets were once skipped: a garbled output read as "no socket exposed", a pass."""
+    check = build(security(ss=ran(output)), settings)["security.listening_sockets"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"].startswith(f"not a socket line of ss: '{line}")
+    # An empty table is a host with no listening socket: measured, and nothing is exposed.
+    assert build(security(ss=ran("")), settings)["security.listening_sockets"]["status"] == "pass"
 
 
 def trivy_section(image=None, config=None, db=None):
@@ -468,6 +535,21 @@ def test_pip_audit_vulnerable_pin_fails(settings):
     assert broken["security.python_dependencies"]["status"] == "error"
 
 
+@pytest.mark.parametrize(
+    ("run", "why"),
+    [
+        # exit 0 with JSON that is not pip-audit's report
+        (ran('{"fixes": []}'), "pip-audit printed no JSON report: 'dependencies'"),
+        # exit 1 ("found vulnerabilities") with a report cut short: taken as its report, which does not parse
+        (ran('{"dependencies": [{"name": "jinja2", "version": "2.10", "vulns": [', rc=1), "pip-audit printed no JSON"),
+    ],
+)
+def test_a_pip_audit_report_that_cannot_be_parsed_is_an_error(settings, run, why):
+    check = build({**security(), "pip_audit": run}, settings)["security.python_dependencies"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"].startswith(why)
+
+
 # --- availability -------------------------------------------------------------------------------------------------
 def test_states_and_health_of_the_stack(settings, containers):
     built = build({"availability": {}, "containers": containers}, settings)
@@ -523,6 +605,34 @@ def test_an_image_without_a_package_index_is_an_error(settings):
     assert "no package index" in check["detail"]
 
 
+def test_a_failed_apt_run_is_an_error_naming_its_exit_and_message(settings):
+    host = ran(
+        "", rc=100, stderr="E: Could not get lock /var/lib/apt/lists/lock. It is held by process 4242", target="host"
+    )
+    image = ran(
+        "",
+        rc=125,
+        stderr="docker: Error response from daemon: No such image: nginx:1",
+        item={"label": "nginx", "image": "nginx:1"},
+    )
+    built = build({"patches": [host, image]}, settings)
+    assert (built["patches.host_security"]["status"], built["patches.host_security"]["value"]) == ("error", None)
+    assert built["patches.host_security"]["detail"].startswith("exit 100: E: Could not get lock")
+    assert (built["patches.nginx_security"]["status"], built["patches.nginx_security"]["value"]) == ("error", None)
+    assert (
+        built["patches.nginx_security"]["detail"]
+        == "exit 125: docker: Error response from daemon: No such image: nginx:1"
+    )
+
+
+def test_an_apt_simulation_without_its_summary_is_an_error(settings):
+    """apt-get printed its index but no "N upgraded, ..." line (cut short): zero updates was not measured."""
+    cut = text("apt-host-policy.txt") + "\n===\nReading package lists...\n"
+    check = build({"patches": [ran(cut, target="host")]}, settings)["patches.host_security"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"] == "apt-get -s upgrade printed no summary"
+
+
 # --- audit --------------------------------------------------------------------------------------------------------
 def audit_section(**override):
     section = {
@@ -573,6 +683,15 @@ def test_no_auditctl_is_an_error_not_a_pass(settings):
     missing = ran("", rc=2, msg="[Errno 2] No such file or directory: b'auditctl'")
     built = build(audit_section(status=missing, rules=missing, log=ran("", rc=1, stderr="tail: cannot open")), settings)
     assert {built[n]["status"] for n in AUDIT_NAMES - {"audit.nginx_access_log"}} == {"error"}
+
+
+def test_auditctl_status_that_cannot_be_parsed_is_an_error(settings):
+    """auditctl -s ran but printed no enabled/pid line (another auditctl's format): not known to be running."""
+    built = build(audit_section(status=ran("AUDIT_STATUS: mask=0x0 rate_limit=0\n")), settings)
+    check = built["audit.auditd_running"]
+    assert (check["status"], check["value"]) == ("error", None)
+    assert check["detail"] == "auditctl -s printed no enabled/pid line"
+    assert built["audit.rules_iac-docker"]["status"] == "pass"
 
 
 # --- judging ------------------------------------------------------------------------------------------------------

@@ -601,9 +601,15 @@ def security(raw, settings) -> list[dict]:
         {int(p) for p in settings["verify_allowed_udp_ports"] + (settings["verify_k8s_udp_ports"] if k8s else [])}
     )
     stdout, why = _result(section.get("ss"))
+    sockets = None
+    if stdout is not None:
+        try:
+            sockets = parse.listeners(stdout)
+        except parse.ParseError as exc:
+            why = str(exc)
     expected = f"only {','.join(map(str, allowed_tcp))}/tcp, {','.join(map(str, allowed_udp))}/udp"
     setting = "verify_allowed_tcp_ports, verify_allowed_tcp_ports_extra, verify_allowed_udp_ports"
-    if stdout is None:
+    if sockets is None:
         out.append(
             check(
                 "security",
@@ -621,7 +627,7 @@ def security(raw, settings) -> list[dict]:
         exposed = sorted(
             {
                 entry["text"]
-                for entry in parse.listeners(stdout)
+                for entry in sockets
                 if not entry["loopback"]
                 and entry["port"] not in (allowed_tcp if entry["protocol"] == "tcp" else allowed_udp)
             }

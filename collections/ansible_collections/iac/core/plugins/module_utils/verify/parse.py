@@ -180,14 +180,18 @@ _LOCAL = re.compile(r"^\[?(.*?)\]?(?:%\S+)?:(\d+|\*)$")
 
 def listeners(output: str) -> list[dict]:
     """Listening sockets from `ss --no-header --listening --tcp --udp --numeric --processes`: protocol, address,
-    port, process (empty when ss cannot see the owner) and a text for the report."""
+    port, process (empty when ss cannot see the owner) and a text for the report.
+
+    A line that is not a socket of ss's table is a ParseError: skipped, a garbled output would read as no socket."""
     found = []
     for line in output.splitlines():
-        cells = line.split(None, 6)
-        if len(cells) < 5 or cells[0] not in ("tcp", "udp"):
+        if not line.strip():
             continue
-        match = _LOCAL.match(cells[4])
-        if not match or match.group(2) == "*":
+        cells = line.split(None, 6)
+        match = _LOCAL.match(cells[4]) if len(cells) >= 5 and cells[0] in ("tcp", "udp") else None
+        if not match:
+            raise ParseError(f"not a socket line of ss: {line.strip()[:120]!r}")
+        if match.group(2) == "*":
             continue
         address, port = match.group(1), int(match.group(2))
         owners = re.findall(r'\("([^"]+)",pid=(\d+)', cells[6] if len(cells) > 6 else "")
