@@ -43,7 +43,10 @@ def test_a_lost_database_password_with_data_fails_naming_the_file_and_generates_
     assert run.returncode != 0, run.tail()
     assert f"{SECRET} on localhost is missing or empty" in message, run.tail()
     assert "nothing was generated" in message, run.tail()
-    assert "Restore it from your backup, or set app_postgres_password (vault)" in message, run.tail()
+    assert (
+        "Restore it from an export of playbooks/export-secrets.yml (playbooks/import-secrets.yml puts it back) or your"
+        " backup, or set app_postgres_password (vault)" in message
+    ), run.tail()
     assert run.recap, run.tail()
     assert run.changed == 0, run.tail()
     assert not recreated, f"{SECRET} was written again by the failed run"
