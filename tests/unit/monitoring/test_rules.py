@@ -155,6 +155,10 @@ def test_the_yaml_is_the_rules_without_aliases(project):
         ({"monitoring_disk_free_percent": 0}, "monitoring_disk_free_percent: must be > 0"),
         ({"monitoring_app_job": "flask"}, "monitoring_app_job: 'flask' is not the job of any entry"),
         (
+            {"monitoring_probe_job": "blackbox-https"},
+            "monitoring_probe_job: 'blackbox-https' is not the job of any entry of monitoring_probes",
+        ),
+        (
             {"monitoring_probes": [{"job": "p", "module": "icmp", "targets": ["https://x/"]}]},
             "monitoring_probes[0].module",
         ),

@@ -153,6 +153,11 @@ def _check_targets(settings, errors):
     app_job = settings.get("monitoring_app_job")
     if app_job not in jobs:
         errors.append(f"monitoring_app_job: {app_job!r} is not the job of any entry of monitoring_scrape_targets")
+    probe_job = settings.get("monitoring_probe_job")
+    probes = settings.get("monitoring_probes", [])
+    probe_jobs = [entry.get("job") for entry in probes if isinstance(entry, dict)] if isinstance(probes, list) else []
+    if probe_job not in probe_jobs:
+        errors.append(f"monitoring_probe_job: {probe_job!r} is not the job of any entry of monitoring_probes")
 
 
 def settings_errors(settings: dict) -> list[str]:
