@@ -160,6 +160,19 @@ def extra_listener():
 
 
 @contextlib.contextmanager
+def closed_port():
+    """A port that refuses connections for as long as the block runs: bound by a socket that never listens, so no
+    other process can listen on it, and it cannot serve as the source port of a connection to itself (a port that
+    was only free a moment ago passed as "accepts" in CI: something had taken it by the time verify connected)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@contextlib.contextmanager
 def extra_published_port():
     image = docker("inspect", "--format", "{{.Config.Image}}", container_of("nginx")).stdout.strip()
     name, port = "iac-verify-test-extra-port", free_port()
@@ -222,8 +235,8 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
     """Redis stopped, a DNS alias removed, the redirect broken, an extra listener and published port, auditing off
     and the sudo rules gone, a port the host must listen on, and impossible speed and availability thresholds (the
     stress phase on): one run."""
-    closed = free_port()
     with (
+        closed_port() as closed,
         http_without_redirect() as plain,
         extra_listener() as listener,
         extra_published_port() as published,
