@@ -1,8 +1,9 @@
-"""The stack's containers refuse what CIS Docker 5.x is about (issue 16).
+"""The stack's containers and its proxy refuse what CIS Docker 5.x and the review of issue 16 are about.
 
 Every test tries the attack against the stack deployed on this machine (`make deploy`) and sees it refused: a root
 process in a container using a capability, a setuid binary making the container's user root, a fork bomb, a busy
-loop taking more CPU than the contract gives, a write to a root filesystem.
+loop taking more CPU than the contract gives, a write to a root filesystem, a forged Host header making a redirect
+point elsewhere.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import subprocess
 import uuid
 
 import pytest
+import requests
 import yaml
 from iac_testlib.project import ROOT
 from iac_testlib.wait import wait_for
-from stackctl import SETTINGS, get, services
+from stackctl import BASE, CA, SETTINGS, get, public_hostname, services
 
 SERVICES = ["flask", "nginx", "postgres", "redis"]
 PIDS_LIMITS = yaml.safe_load((ROOT / "roles/app_compose/defaults/main.yml").read_text())["app_compose_pids_limits"]
@@ -200,3 +202,16 @@ def test_busy_loops_in_nginx_get_no_more_cpu_than_its_limit():
     used = (after - before) / (end - start)
     assert used <= limit * 1.15, f"the container used {used:.2f} CPUs for 2 s with a limit of {limit}"
     wait_for(lambda: get("/api/health").status_code == 200, what="/api/health after the busy loops", timeout=60)
+
+
+def test_a_forged_host_header_cannot_make_a_redirect_point_elsewhere():
+    public = public_hostname()
+    plain = requests.get(
+        "http://127.0.0.1/login?next=%2F", headers={"Host": "evil.example"}, allow_redirects=False, timeout=10
+    )
+    assert plain.status_code == 301
+    assert plain.headers["Location"] == f"https://{public}/login?next=%2F"
+    # The app's own redirects (here a missing trailing slash) name the public hostname too: Nginx passes it as Host.
+    app = requests.get(f"{BASE}/api", headers={"Host": "evil.example"}, verify=CA, allow_redirects=False, timeout=10)
+    assert app.status_code == 308
+    assert app.headers["Location"] == f"https://{public}/api/"
