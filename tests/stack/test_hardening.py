@@ -3,7 +3,7 @@
 Every test tries the attack against the stack deployed on this machine (`make deploy`) and sees it refused: a root
 process in a container using a capability, a setuid binary making the container's user root, a fork bomb, a busy
 loop taking more CPU than the contract gives, a write to a root filesystem, a forged Host header making a redirect
-point elsewhere.
+point elsewhere, a client other than Nginx forging forwarded headers.
 """
 
 from __future__ import annotations
@@ -215,3 +215,30 @@ def test_a_forged_host_header_cannot_make_a_redirect_point_elsewhere():
     app = requests.get(f"{BASE}/api", headers={"Host": "evil.example"}, verify=CA, allow_redirects=False, timeout=10)
     assert app.status_code == 308
     assert app.headers["Location"] == f"https://{public}/api/"
+
+
+def test_forwarded_headers_are_believed_from_nginx_only():
+    """gunicorn takes a request's scheme from X-Forwarded-Proto only when the peer is in FORWARDED_ALLOW_IPS
+    (Nginx's fixed address); it never takes the client's address from X-Forwarded-For (REMOTE_ADDR stays the peer),
+    so the scheme is what a forger could change. The app's 308 for /api names the scheme it believed."""
+    public = public_hostname()
+    forged = (
+        f"GET /api HTTP/1.1\r\nHost: {public}\r\nX-Forwarded-Proto: https\r\nX-Forwarded-For: 203.0.113.7\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    flask = SETTINGS["app_service_aliases"]["flask"][0]
+    # Straight to the app from another container of the stack's network (Redis's), which is not Nginx.
+    direct = docker(
+        "exec",
+        "-i",
+        containers()["redis"],
+        "bash",
+        "-c",
+        f"exec 3<>/dev/tcp/{flask}/5000 && cat >&3 && cat <&3",
+        stdin=forged,
+    ).stdout
+    location = re.search(r"^Location: (\S+)", direct, re.MULTILINE | re.IGNORECASE)
+    assert location, direct
+    assert location.group(1) == f"http://{public}/api/", "the app believed a client other than Nginx"
+    # Through Nginx (which sets X-Forwarded-Proto: https) the app believes it: the trusted address is Nginx's.
+    assert get("/api", allow_redirects=False).headers["Location"] == f"https://{public}/api/"
