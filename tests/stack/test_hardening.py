@@ -1,9 +1,10 @@
-"""The stack's containers and its proxy refuse what CIS Docker 5.x and the review of issue 16 are about.
+"""The stack's containers and this host's engine refuse what CIS Docker 5.x and 2.x are about (issue 16).
 
 Every test tries the attack against the stack deployed on this machine (`make deploy`) and sees it refused: a root
 process in a container using a capability, a setuid binary making the container's user root, a fork bomb, a busy
 loop taking more CPU than the contract gives, a write to a root filesystem, a forged Host header making a redirect
-point elsewhere, a client other than Nginx forging forwarded headers.
+point elsewhere, a client other than Nginx forging forwarded headers, and containers on Docker's default bridge
+reaching each other.
 """
 
 from __future__ import annotations
@@ -242,3 +243,42 @@ def test_forwarded_headers_are_believed_from_nginx_only():
     assert location.group(1) == f"http://{public}/api/", "the app believed a client other than Nginx"
     # Through Nginx (which sets X-Forwarded-Proto: https) the app believes it: the trusted address is Nginx's.
     assert get("/api", allow_redirects=False).headers["Location"] == f"https://{public}/api/"
+
+
+def test_the_engine_starts_every_container_with_no_new_privileges():
+    """daemon.json (role docker) makes it the default of containers that ask for nothing; the control asks for
+    no-new-privileges=false and sees the same probe become root, so the refusal comes from the engine's default."""
+    run = ["docker", "run", "--rm", "--network", "none", "--entrypoint", "bash"]
+    image = image_of("redis")
+    real, by_default = su_uids([*run, image, "-c"])
+    _, allowed = su_uids([*run, "--security-opt", "no-new-privileges=false", image, "-c"])
+    assert allowed == 0, "the control did not escalate: the probe proves nothing"
+    assert real != 0
+    assert by_default == real, f"su ran with effective uid {by_default} in a container that asked for nothing"
+
+
+def test_containers_on_the_default_bridge_cannot_reach_each_other():
+    """icc false (role docker): the engine drops traffic between containers on docker0. The host still reaches
+    the server (so it listens); another container on the same bridge does not. The stack's own network is a
+    user-defined bridge, which icc does not concern (the other tests of the stack pass through it)."""
+    image = image_of("flask")
+    name = f"iac-test-icc-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--rm", "--name", name, "--entrypoint", "python3", image, "-m", "http.server", "8000")
+    try:
+        address = docker("inspect", "--format", "{{.NetworkSettings.IPAddress}}", name).stdout.strip()
+        assert address, "the server is not on the default bridge"
+        wait_for(lambda: reachable(address, 8000), what="the server from the host", timeout=30)
+        attempt = docker(
+            "run",
+            "--rm",
+            "--entrypoint",
+            "python3",
+            image,
+            "-c",
+            f"import socket; socket.create_connection(({address!r}, 8000), timeout=3)",
+            check=False,
+        )
+        assert attempt.returncode != 0, "a container on the default bridge reached another one"
+        assert "timed out" in attempt.stderr, attempt.stderr
+    finally:
+        docker("rm", "-f", name, check=False)
