@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from app_k8s_helpers import (
+    INVENTORY,
     NAMESPACE,
     SERVICES,
     SETTINGS,
@@ -31,6 +32,7 @@ from app_k8s_helpers import (
     secret_values,
     service_address,
 )
+from iac_testlib.ansible import evaluated
 from iac_testlib.probe import Probe
 from iac_testlib.wait import wait_for
 
@@ -100,7 +102,8 @@ def test_nginx_serves_tls_with_the_cluster_ca_and_redirects_http(nginx_address, 
     assert response.headers["Strict-Transport-Security"] == "max-age=63072000"
     redirect = requests.get(f"http://{nginx_address}/api/health", allow_redirects=False, timeout=5)
     assert redirect.status_code == 301
-    assert redirect.headers["Location"] == f"https://{nginx_address}/api/health"
+    # To the public name (app_public_hostname), whatever Host the client sent.
+    assert redirect.headers["Location"] == f"https://{evaluated('app_public_hostname', INVENTORY)}/api/health"
 
 
 def create_item(base_url, **kwargs):

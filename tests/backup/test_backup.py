@@ -77,7 +77,9 @@ def test_destroy_and_restore_brings_back_the_same_items():
 
 @contextmanager
 def broken_pg_dump(script: str) -> Iterator[None]:
-    """The stack's pg_dump replaced by a shell script (given the real one's path as $REAL) until the block ends."""
+    """The stack's pg_dump replaced by a shell script (given the real one's path as $REAL) until the block ends.
+    The container's root filesystem is read-only (even for its root), so the files are swapped through the host's
+    view of it: the merged directory of its overlay2 layers."""
     container = containers()["postgres"]
     real = subprocess.run(
         ["docker", "exec", container, "sh", "-c", "readlink -f /usr/local/lib/postgresql-bin/pg_dump"],
@@ -85,28 +87,22 @@ def broken_pg_dump(script: str) -> Iterator[None]:
         capture_output=True,
         text=True,
     ).stdout.strip()
-    wrapper = f"#!/bin/sh\nREAL={real}.real\n{script}\n"
-    subprocess.run(
-        [
-            "docker",
-            "exec",
-            "-u",
-            "root",
-            "-i",
-            container,
-            "sh",
-            "-c",
-            f"mv {real} {real}.real && cat > {real} && chmod 755 {real}",
-        ],
-        input=wrapper,
+    merged = subprocess.run(
+        ["docker", "inspect", "--format", "{{.GraphDriver.Data.MergedDir}}", container],
         check=True,
         capture_output=True,
         text=True,
-    )
+    ).stdout.strip()
+    assert merged.startswith("/"), f"no overlay2 merged directory for the postgres container: {merged!r}"
+    target = Path(merged) / real.lstrip("/")
+    kept = target.with_name(f"{target.name}.real")
+    target.rename(kept)
+    target.write_text(f"#!/bin/sh\nREAL={real}.real\n{script}\n")
+    target.chmod(0o755)
     try:
         yield
     finally:
-        subprocess.run(["docker", "exec", "-u", "root", container, "mv", f"{real}.real", real], check=True)
+        kept.replace(target)
 
 
 @pytest.mark.parametrize(

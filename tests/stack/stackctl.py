@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import subprocess
+from functools import cache
 
 import requests
-from iac_testlib.ansible import Run, playbook
+from iac_testlib.ansible import Run, evaluated, playbook
 from iac_testlib.project import settings
 
 SETTINGS = settings()
@@ -24,6 +25,12 @@ def compose(*args: str) -> str:
 def services() -> list[dict]:
     """The stack's containers as `docker compose ps` reports them."""
     return [json.loads(line) for line in compose("ps", "--format", "json").splitlines() if line.strip()]
+
+
+@cache
+def public_hostname() -> str:
+    """app_public_hostname as the deploy sees it on this machine (its group_vars default is a Jinja expression)."""
+    return evaluated("app_public_hostname")
 
 
 def get(path: str, **kwargs) -> requests.Response:

@@ -33,6 +33,10 @@ def containers() -> dict[str, str]:
         ({"app_tls_mode": "snakeoil"}, "app_tls_mode"),
         # The app refuses a key under 32 characters (app/src/webapp/config.py): the preflight must refuse it first.
         ({"app_secret_key": "sixteen-chars-ok"}, "app_secret_key must be empty (generated once) or at least 32"),
+        (
+            {"app_compose_pids_limits": {"flask": 4, "nginx": 256, "postgres": 256, "redis": 64}},
+            "app_compose_pids_limits must give flask, nginx, postgres and redis a limit of at least 16",
+        ),
     ],
     ids=[
         "subnet-overlap",
@@ -44,6 +48,7 @@ def containers() -> dict[str, str]:
         "registry-unreachable",
         "unknown-choice",
         "secret-key-16-characters",
+        "pids-limit-too-low",
     ],
 )
 def test_bad_setting_fails_before_anything_changes(extra_vars, message, request):

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import requests
 from iac_testlib.net import listeners
-from stackctl import BASE, CA, SETTINGS, STACK_DIR, compose, get, run_site, services
+from stackctl import BASE, CA, SETTINGS, STACK_DIR, compose, get, public_hostname, run_site, services
 
 
 def test_readiness_through_nginx_tls_reports_database_and_cache_ok():
@@ -26,10 +26,10 @@ def test_readiness_through_nginx_tls_reports_database_and_cache_ok():
     assert body["checks"]["redis"]["status"] == "ok"
 
 
-def test_http_redirects_to_https():
+def test_http_redirects_to_https_on_the_public_hostname():
     response = requests.head("http://127.0.0.1/", allow_redirects=False, timeout=10)
     assert response.status_code == 301
-    assert response.headers["Location"] == "https://127.0.0.1/"
+    assert response.headers["Location"] == f"https://{public_hostname()}/"
 
 
 def handshake(version: str) -> str:

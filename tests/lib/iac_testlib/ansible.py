@@ -129,3 +129,20 @@ def adhoc(
         argv, cwd=ROOT, capture_output=True, text=True, env=env or ansible_env(), timeout=timeout, check=False
     )
     return _record(name or f"adhoc-{module.rsplit('.', 1)[-1]}", argv, started, done, suite)
+
+
+def evaluated(variable: str, inventory: str | None = None) -> str:
+    """A string setting as the plays see it (group_vars with their Jinja evaluated) for the inventory's first host,
+    e.g. app_public_hostname ("{{ inventory_hostname }}" in group_vars/all)."""
+    run = adhoc(
+        "all[0]",
+        "ansible.builtin.debug",
+        f"msg=VALUE<{{{{ {variable} }}}}>",
+        inventory=inventory,
+        name=f"evaluate-{variable}",
+        timeout=120,
+    )
+    assert run.returncode == 0, run.tail()
+    found = re.search(r"VALUE<([^>]*)>", run.output)
+    assert found, run.tail()
+    return found.group(1)
