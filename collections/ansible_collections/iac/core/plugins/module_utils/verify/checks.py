@@ -46,6 +46,18 @@ def _result(result) -> tuple[str | None, str]:
     return result.get("stdout", ""), ""
 
 
+def _parsed(result, parser, *args, empty=None):
+    """A command's registered result, parsed: (value, "") or (empty, why) when it did not run cleanly or its output
+    does not parse (the parser's ParseError says why)."""
+    stdout, why = _result(result)
+    if stdout is None:
+        return empty, why
+    try:
+        return parser(stdout, *args), ""
+    except parse.ParseError as exc:
+        return empty, str(exc)
+
+
 def _status_of(result) -> str:
     """skipped in check mode when the tool is not installed yet, else empty (the value decides)."""
     return "skipped" if result and result.get("skipped") else ""
@@ -459,14 +471,8 @@ def _load(runs, settings, phase) -> tuple[list[dict], list[dict]]:
     out, distributions = [], []
     for run in runs:
         target = run["item"]
-        stdout, why = _result(run)
+        measured, why = _parsed(run, parse.load_run, tool, empty={})
         status = _status_of(run)
-        measured = {}
-        if stdout is not None:
-            try:
-                measured = parse.load_run(stdout, tool)
-            except parse.ParseError as exc:
-                why = str(exc)
         if measured:
             distributions.append({"phase": phase, "target": target, "tool": tool, **measured})
         if not measured and not status:
@@ -528,13 +534,7 @@ def _offered_rate(phase_data, settings) -> list[dict]:
     """Whether the resources phase really offered verify_resource_rps: CPU at a lower rate says nothing about it."""
     out = []
     for run in phase_data.get("runs") or []:
-        stdout, why = _result(run)
-        measured = {}
-        if stdout is not None:
-            try:
-                measured = parse.load_run(stdout, settings["verify_load_tool"])
-            except parse.ParseError as exc:
-                why = str(exc)
+        measured, why = _parsed(run, parse.load_run, settings["verify_load_tool"], empty={})
         wanted = float(settings["verify_resource_rps"])
         out.append(
             check(
@@ -600,13 +600,7 @@ def security(raw, settings) -> list[dict]:
     allowed_udp = sorted(
         {int(p) for p in settings["verify_allowed_udp_ports"] + (settings["verify_k8s_udp_ports"] if k8s else [])}
     )
-    stdout, why = _result(section.get("ss"))
-    sockets = None
-    if stdout is not None:
-        try:
-            sockets = parse.listeners(stdout)
-        except parse.ParseError as exc:
-            why = str(exc)
+    sockets, why = _parsed(section.get("ss"), parse.listeners)
     expected = f"only {','.join(map(str, allowed_tcp))}/tcp, {','.join(map(str, allowed_udp))}/udp"
     setting = "verify_allowed_tcp_ports, verify_allowed_tcp_ports_extra, verify_allowed_udp_ports"
     if sockets is None:
@@ -685,14 +679,8 @@ def trivy(section, settings) -> list[dict]:
     )
     for run in section.get("images") or []:
         service, image = run["item"]["label"], run["item"]["image"]
-        stdout, why = _result(run)
+        scan, why = _parsed(run, parse.trivy)
         status = _status_of(run)
-        scan = None
-        if stdout is not None:
-            try:
-                scan = parse.trivy(stdout)
-            except parse.ParseError as exc:
-                why = str(exc)
         if scan is None and not status:
             status = "error"
         if scan and not db:
@@ -760,14 +748,8 @@ def trivy(section, settings) -> list[dict]:
         )
     for run in section.get("config") or []:
         path = run["item"]
-        stdout, why = _result(run)
+        scan, why = _parsed(run, parse.trivy)
         status = _status_of(run)
-        scan = None
-        if stdout is not None:
-            try:
-                scan = parse.trivy(stdout)
-            except parse.ParseError as exc:
-                why = str(exc)
         if scan is None and not status:
             status = "error"
         count, ids = _gated_misconfigs(scan, severities) if scan else (None, [])
