@@ -57,6 +57,10 @@ def test_sha256_mismatch_names_the_file(tmp_path):
         ("k8s_lb_pool=10.244.3.0/28", "k8s_cluster_pod_cidr (10.244.0.0/16) overlaps k8s_cluster_lb_pool"),
         ("k8s_service_cidr=172.17.0.0/16", "k8s_cluster_service_cidr (172.17.0.0/16) overlaps"),
         ("k8s_pod_cidr=8.8.0.0/16", "k8s_cluster_pod_cidr ('8.8.0.0/16') must be a private IPv4 network"),
+        (
+            "k8s_cluster_audit_log_path=/var/log/audit.log",
+            "k8s_cluster_audit_log_path ('/var/log/audit.log') must be an absolute file path in a directory of its own",
+        ),
     ],
 )
 def test_bad_address_ranges_fail_validation(setting, message):

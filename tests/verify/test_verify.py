@@ -13,8 +13,10 @@ import socket
 import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
 import pytest
+import yaml
 from conftest import STACK, compose, container_of, docker, services_state, stack_healthy
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -71,7 +73,17 @@ def expected_names(units):
     names |= {f"patches.{u}_security" for u in [*units, "host"]}
     names |= {"audit.auditd_running", "audit.events_recent_iac-docker", "audit.nginx_access_log"}
     names |= {f"audit.rules_{k}" for k in ("iac-docker", "iac-sudo", "iac-sshd")}
+    if k8s_apiserver_runs_here():
+        names.add("audit.k8s_api_log_recent")
     return names
+
+
+def k8s_apiserver_runs_here():
+    """Whether this machine is a node of the project's cluster whose kube-apiserver runs (`make k8s`, not stopped
+    by `make quiet`): verify then checks the API server's audit log too."""
+    marker = yaml.safe_load((ROOT / "roles" / "verify" / "defaults" / "main.yml").read_text())["verify_k8s_marker"]
+    running = subprocess.run(["pgrep", "--exact", "kube-apiserver"], check=False, capture_output=True).returncode == 0
+    return Path(marker).exists() and running
 
 
 def test_healthy_stack_reports_every_check_and_passes(healthy):

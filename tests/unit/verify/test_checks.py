@@ -694,6 +694,76 @@ def test_auditctl_status_that_cannot_be_parsed_is_an_error(settings):
     assert built["audit.rules_iac-docker"]["status"] == "pass"
 
 
+# The API server's audit log on a Kubernetes node. The two fixtures are in the formats of `pgrep --list-full` and of
+# the API server's JSON audit log (written by hand from the supervisor program of this machine's kube-apiserver and
+# audit.k8s.io/v1 events: no cluster here had an audit log yet; record-fixtures records real ones on a node).
+def k8s_api(now=RECORDED, **override):
+    k8s = {
+        "apiserver": ran(text("kube-apiserver-pgrep.txt")),
+        "log_path": "/var/log/kubernetes/audit.log",
+        "log": ran(text("k8s-audit-log.txt")),
+    }
+    k8s.update(override)
+    return audit_section(k8s_api=k8s, now=now)
+
+
+def test_a_fresh_k8s_api_audit_log_passes(settings):
+    built = build(k8s_api(), settings)
+    assert set(built) == AUDIT_NAMES | {"audit.k8s_api_log_recent"}
+    check = built["audit.k8s_api_log_recent"]
+    # The newest complete event is 2 s older than the moment the log was read.
+    assert (check["status"], check["value"], check["setting"]) == ("pass", 2, "verify_audit_max_age_seconds")
+    assert "/var/log/kubernetes/audit.log" in check["detail"]
+
+
+@pytest.mark.parametrize(
+    ("override", "shown", "why"),
+    [
+        # Nothing written for an hour: the log was read at 12:47:10, its newest event is of 11:47:08.
+        ({"now": "2026-12-02T12:47:10+00:00"}, 3602, "age of the newest event"),
+        (
+            {"log": ran("", rc=1, stderr="tail: cannot open '/var/log/kubernetes/audit.log' for reading")},
+            "no event",
+            "cannot open",
+        ),
+        ({"log": ran("")}, "no event", "no audit event in its last lines"),
+        (
+            {"log": ran('{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID"')},
+            "no event",
+            "no audit event",
+        ),
+        # The API server was started without the flag: no log to look at.
+        (
+            {
+                "apiserver": ran(text("kube-apiserver-pgrep.txt").replace("--audit-log-path=", "--no-audit=")),
+                "log_path": "",
+                "log": SKIPPED,
+            },
+            "no audit log",
+            "kube-apiserver runs without --audit-log-path",
+        ),
+    ],
+)
+def test_a_stale_missing_or_absent_k8s_api_audit_log_fails(settings, override, shown, why):
+    now = override.pop("now", RECORDED)
+    check = build(k8s_api(now=now, **override), settings)["audit.k8s_api_log_recent"]
+    assert check["status"] == "fail", check
+    assert check["display"] == shown
+    assert why in check["detail"]
+
+
+def test_no_k8s_api_check_where_no_api_server_runs_and_an_error_when_pgrep_fails(settings):
+    # Not a Kubernetes node (nothing recorded), or a node where no kube-apiserver runs (pgrep exits 1).
+    assert "audit.k8s_api_log_recent" not in build(audit_section(), settings)
+    none = {"apiserver": ran("", rc=1), "log_path": "", "log": SKIPPED}
+    assert "audit.k8s_api_log_recent" not in build(k8s_api(**none), settings)
+    broken = {"apiserver": ran("", rc=2, stderr="pgrep: bad option"), "log_path": "", "log": SKIPPED}
+    assert build(k8s_api(**broken), settings)["audit.k8s_api_log_recent"]["status"] == "error"
+    # In --check on a host where pgrep is not installed yet.
+    check_mode = {"apiserver": SKIPPED, "log_path": "", "log": SKIPPED}
+    assert build(k8s_api(**check_mode), settings)["audit.k8s_api_log_recent"]["status"] == "skipped"
+
+
 # --- judging ------------------------------------------------------------------------------------------------------
 def test_no_value_is_an_error_and_a_set_status_is_kept():
     judged = checks.evaluate(

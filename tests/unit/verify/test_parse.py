@@ -154,6 +154,14 @@ def test_audit_outputs():
         parse.auditctl_status("You must be root to run this program.")
 
 
+def test_k8s_audit_last_event_is_the_newest_complete_event():
+    # The fixture ends with a line still being written (cut JSON): passed over.
+    last = parse.k8s_audit_last_event(text("k8s-audit-log.txt"))
+    assert last == parse.moment("2026-12-02T11:47:08.412377Z").timestamp()
+    assert parse.k8s_audit_last_event("") is None
+    assert parse.k8s_audit_last_event('{"kind": "Status"}\nnot json\n') is None
+
+
 def test_nginx_access_lines_carry_client_request_and_status():
     entries = parse.nginx_access_lines(text("nginx-logs.txt"))
     assert len(entries) > 100

@@ -1062,7 +1062,49 @@ def audit(raw, settings) -> list[dict]:
             else why,
         )
     )
+    if "k8s_api" in section:
+        out += _k8s_api_log(section["k8s_api"], now, settings)
     return out
+
+
+def _k8s_api_log(k8s, now, settings) -> list[dict]:
+    """On a Kubernetes node: the running kube-apiserver writes an audit log (its --audit-log-path) whose newest
+    event is at most verify_audit_max_age_seconds old. No check where no kube-apiserver runs (a worker node, a
+    stopped control plane: no API, nothing to audit)."""
+    apiserver = k8s.get("apiserver") or {}
+    if apiserver.get("rc") == 1 and not (apiserver.get("stdout") or "").strip():
+        return []
+    path = k8s.get("log_path") or ""
+    age, status = None, "fail"
+    stdout, why = _result(apiserver)
+    if apiserver.get("skipped"):
+        status, display, detail = "skipped", None, "pgrep is not installed yet"
+    elif stdout is None:
+        status, display, detail = "error", None, f"pgrep: {why}"
+    elif not path:
+        display, detail = "no audit log", "kube-apiserver runs without --audit-log-path"
+    else:
+        log, why = _result(k8s.get("log"))
+        last = parse.k8s_audit_last_event(log) if log is not None else None
+        if last is None:
+            display, detail = "no event", f"{path}: {why or 'no audit event in its last lines'}"
+        else:
+            age, status = round(now - last), ""
+            display, detail = age, f"age of the newest event in {path} (kube-apiserver --audit-log-path)"
+    return [
+        check(
+            "audit",
+            "k8s_api_log_recent",
+            age,
+            "<=",
+            settings["verify_audit_max_age_seconds"],
+            "verify_audit_max_age_seconds",
+            unit="s",
+            status=status,
+            display=display,
+            detail=detail,
+        )
+    ]
 
 
 # --- judging ------------------------------------------------------------------------------------------------------

@@ -442,6 +442,26 @@ def audit_last_events(log: str) -> dict[str, float]:
     return last
 
 
+def k8s_audit_last_event(log: str) -> float | None:
+    """The time (epoch seconds) of the newest event in lines of the Kubernetes API server's audit log (one JSON
+    event a line, audit.k8s.io/v1; when its answer was sent: stageTimestamp), None when there is none. A line that is
+    not an event (one still being written) is passed over."""
+    last = None
+    for line in log.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(event, dict) or event.get("kind") != "Event" or not event.get("stageTimestamp"):
+            continue
+        try:
+            stamp = moment(event["stageTimestamp"]).timestamp()
+        except ParseError:
+            continue
+        last = stamp if last is None else max(last, stamp)
+    return last
+
+
 def nginx_access_lines(output: str) -> list[dict]:
     """Access log entries in Nginx's output (the stack logs one JSON object a line): the ones with a time, the
     client's address, the request and the status."""
