@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import operator
 
+from .. import apt
 from . import history, parse
 
 STATUSES = ("pass", "fail", "error", "unavailable", "skipped")
@@ -925,9 +926,8 @@ def patches(raw, settings, units) -> list[dict]:
                 )
             )
             continue
-        policy, _, simulation = stdout.partition("\n===\n")
         try:
-            pending = parse.apt_pending(policy, simulation)
+            pending = apt.pending(stdout)
         except parse.ParseError as exc:
             out.append(
                 check(
@@ -945,7 +945,7 @@ def patches(raw, settings, units) -> list[dict]:
             continue
         # An entry names a package everywhere, or <target>:<package> on one target (host, or a container's label).
         security = [p for p in pending["security"] if not {p["package"], f"{target}:{p['package']}"} & ignored]
-        shown = ", ".join(f"{p['package']} {p['installed']} -> {p['candidate']}" for p in security[:8])
+        shown = ", ".join(apt.describe(security[:8]))
         out.append(
             check(
                 "patches",
