@@ -38,7 +38,15 @@ PATHS = ["/", "/api/", "/api/status", "/api/health", "/health"]
 def port(number, opened=True):
     if opened:
         return {"item": str(number), "port": number, "state": "started", "elapsed": 0}
-    return {"item": str(number), "failed": True, "msg": f"Timeout when waiting for 127.0.0.1:{number}"}
+    # As the task registers it: failed_when false turns wait_for's failure into failed false; only a connection
+    # made returns its state (a fixture that said failed true let the check pass every closed port, live).
+    return {
+        "item": str(number),
+        "failed": False,
+        "failed_when_result": False,
+        "msg": f"Timeout when waiting for 127.0.0.1:{number}",
+        "elapsed": 5,
+    }
 
 
 def connectivity(**override):

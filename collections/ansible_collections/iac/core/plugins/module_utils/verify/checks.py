@@ -87,7 +87,8 @@ def connectivity(raw, settings) -> list[dict]:
                 )
             )
             continue
-        opened = not result.get("failed")
+        # wait_for returns its state only when it connected; the task's failed_when false clears "failed".
+        opened = result.get("state") == "started"
         out.append(
             check(
                 "connectivity",
