@@ -174,8 +174,7 @@ def extra_listener():
 @contextlib.contextmanager
 def closed_port():
     """A port that refuses connections for as long as the block runs: bound by a socket that never listens, so no
-    other process can listen on it, and it cannot serve as the source port of a connection to itself (a port that
-    was only free a moment ago passed as "accepts" in CI: something had taken it by the time verify connected)."""
+    other process can take it and listen on it before verify connects."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     try:
