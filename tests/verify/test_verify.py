@@ -315,7 +315,11 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
             }
     missing = expected - run.failed
     assert not missing, run.explain()
-    assert {run.check(n)["status"] for n in expected} == {"fail"}, {n: run.check(n)["status"] for n in expected}
+    # Under stress, with Redis's name unresolvable, a request to / can take longer than the 3-second run: then no
+    # request of that run ended, nothing was measured, and its checks are ERROR (the run fails; never a pass).
+    statuses = {n: run.check(n)["status"] for n in expected}
+    assert {s for n, s in statuses.items() if ".stress_" not in n} == {"fail"}, statuses
+    assert {s for n, s in statuses.items() if ".stress_" in n} <= {"fail", "error"}, statuses
     assert any(f":{listener}/tcp" in e for e in run.check("security.listening_sockets")["value"])
     assert any(f":{published}->" in e for e in run.check("security.published_ports")["value"])
     # /api/health fails for a real reason too: with Redis stopped it answers 503, in the load and the stress runs.

@@ -308,7 +308,8 @@ def load_run(output: str, tool: str) -> dict:
     else:
         raise ParseError(f"unknown load tool {tool!r}")
     if seconds <= 0 or not attempts:
-        raise ParseError("the load run made no request")
+        # wrk reports completed requests and socket errors only: requests still waiting at the end are not in it.
+        raise ParseError("no request of the load run was answered or failed before it ended")
 
     def at(p: float) -> float:
         # ab prints 50, 66, 75, 80, 90, 95, 98, 99; the lowest listed percentile at or above p answers for it.
