@@ -322,9 +322,12 @@ def test_broken_stack_fails_naming_each_check(stack, verify):
     assert {s for n, s in statuses.items() if ".stress_" in n} <= {"fail", "error"}, statuses
     assert any(f":{listener}/tcp" in e for e in run.check("security.listening_sockets")["value"])
     assert any(f":{published}->" in e for e in run.check("security.published_ports")["value"])
-    # /api/health fails for a real reason too: with Redis stopped it answers 503, in the load and the stress runs.
+    # /api/health fails for a real reason too: with Redis stopped it answers 503 (in the stress run too, when one of
+    # its requests ended there).
     for prefix in ("", "stress_"):
         health = run.check(f"availability.{prefix}request_success_/api/health")
+        if prefix and health["value"] is None:
+            continue
         assert health["value"] < 100, health
         assert "status >= 400" in health["detail"], health
     assert "RESULT: FAIL" in run.output
