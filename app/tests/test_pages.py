@@ -1,5 +1,8 @@
 import re
 
+import flask
+import pytest
+
 
 def test_index_renders_layout_components_and_live_data(client, rds):
     client.post("/api/items", json={"name": "Rendered widget", "quantity": 7})
@@ -97,3 +100,11 @@ def test_a_redis_restart_loses_the_pages_with_the_generation(client, rds, sql):
     with sql.cursor() as cur:
         cur.execute("DELETE FROM items")
     assert "Before the flush" not in client.get("/").get_data(as_text=True)
+
+
+def test_no_session_cookie_is_opened_or_set(app, client):
+    """The app keeps no per-user state: no Set-Cookie, and code that tried to store in the session would fail."""
+    response = client.get("/", headers={"Cookie": "session=forged"})
+    assert "Set-Cookie" not in response.headers
+    with app.test_request_context("/"), pytest.raises(RuntimeError, match="session is unavailable"):
+        flask.session["user"] = "x"

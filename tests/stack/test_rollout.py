@@ -134,6 +134,8 @@ def test_an_app_setting_the_app_cannot_start_with_is_rolled_back_with_the_runnin
     assert "runs again" in run.output, run.tail()
     assert load.failures == [], load.summary()
     assert release() == before
-    assert "GUNICORN_WORKER_CLASS" not in live_environment()
+    assert live_environment().get("GUNICORN_WORKER_CLASS") == before["app_settings"]["environment"].get(
+        "GUNICORN_WORKER_CLASS"
+    )
     assert app_containers() == [f"flask-{before['color']}"]
     assert requests.get(f"{BASE}/api/health", verify=CA, timeout=10).status_code == 200

@@ -46,6 +46,12 @@ def test_summary_lists_failures_and_what_was_not_checked(settings):
     assert re.search(r"CHECK +VALUE +THRESHOLD +STATUS", summary)
     assert "RESULT: FAIL (" in summary
     assert "tls.certificate_name" in summary.split("RESULT: FAIL", 1)[1]
+    # Each failed check gets a line with its value, its threshold and why, the run's last lines in a CI log.
+    lines = report.failures(report.document(built(settings), META, False)).splitlines()
+    assert lines
+    assert all(" (needs " in line for line in lines)
+    assert "performance.throughput_/ = 164.3 req/s (needs > 1000 req/s): 520 requests in 3.16 s" in lines[5]
+    assert "performance.cpu_host = - (needs < 70 %): no aggregate cpu line in /proc/stat" in lines
     assert "NOT CHECKED (not passes): 3: availability.uptime, availability.mtbf, availability.mttr" in summary
 
 

@@ -5,6 +5,7 @@ the role's tasks collect raw tool output into one dict; these turn it into judge
     {{ __verify_raw | iac.core.verify_checks(__verify_settings) }}     {"units", "checks", "distributions"}
     {{ built | iac.core.verify_report(meta, require_vuln_db, logs) }}  the JSON report
     {{ report | iac.core.verify_summary }} / {{ report | iac.core.verify_html }}
+    {{ report | iac.core.verify_failures }}                           a line per failed check: value, threshold, why
     {{ series | iac.core.verify_history_queries(window_days) }}       the PromQL sent to Prometheus
 """
 
@@ -36,6 +37,7 @@ class FilterModule:
             "verify_checks": _wrap(checks.build),
             "verify_report": _wrap(report.document),
             "verify_summary": _wrap(report.summary),
+            "verify_failures": _wrap(report.failures),
             "verify_html": _wrap(report.html_page),
             "verify_history_queries": _wrap(history.queries),
         }

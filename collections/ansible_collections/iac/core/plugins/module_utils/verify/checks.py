@@ -335,17 +335,32 @@ def _rusage(runs) -> list[dict]:
     ]
 
 
-def _host_cpu(phase_data) -> tuple[list[int], float]:
-    """The host's CPU counters over the phase's load runs and the load tool's CPU seconds. The counters rusage.py
-    read right around each run, summed, when every run has them; else the readings of the tasks around the runs
-    (which count the start-up of those tasks too)."""
+def _host_cpu(phase_data) -> tuple[list[int], float, dict[str, int]]:
+    """The host's CPU counters over the phase's load runs, the load tool's CPU seconds and the ticks of the busiest
+    processes by command name. The counters rusage.py read right around each run, summed, when every run has them;
+    else the readings of the tasks around the runs (which count the start-up of those tasks too)."""
     records = _rusage(phase_data.get("runs") or [])
-    tool = sum(record["cpu_seconds"] for record in records)
+    # The load tool's CPU, and that of the processes that started it (/proc ticks are 1/100 s): the measurement's own.
+    tool = sum(record["cpu_seconds"] + record.get("harness_ticks", 0) / 100 for record in records)
+    busiest: dict[str, int] = {}
+    for record in records:
+        for name, ticks in record.get("busiest") or []:
+            busiest[name] = busiest.get(name, 0) + ticks
     if records and all(len(record.get("host_stat") or []) == 2 for record in records):
         readings = [[parse.cpu_counters(line) for line in record["host_stat"]] for record in records]
-        return [sum(after[i] - before[i] for before, after in readings) for i in range(8)], tool
+        return [sum(after[i] - before[i] for before, after in readings) for i in range(8)], tool, busiest
     before, after = (parse.cpu_counters(phase_data.get(k) or "") for k in ("stat_before", "stat_after"))
-    return [b - a for a, b in zip(before, after, strict=True)], tool
+    return [b - a for a, b in zip(before, after, strict=True)], tool, busiest
+
+
+def _busiest_text(busiest: dict[str, int], total_ticks: int, steal: int) -> str:
+    """Where the busy time went, in percent of all CPUs: the busiest command names (the load tool left out) and the
+    time the hypervisor gave to other machines (steal), which /proc/stat counts as busy."""
+    if total_ticks <= 0:
+        return ""
+    top = sorted(busiest.items(), key=lambda item: -item[1])[:6]
+    parts = [f"{name} {100 * ticks / total_ticks:.1f} %" for name, ticks in top]
+    return f"; busiest: {', '.join(parts) or 'none read'}; steal {100 * steal / total_ticks:.1f} %"
 
 
 def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
@@ -356,7 +371,7 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
     window = phase_data.get("window")
     out = []
     try:
-        delta, tool = _host_cpu(phase_data)
+        delta, tool, busiest = _host_cpu(phase_data)
         busy = parse.busy_percent(delta)
         memory = parse.meminfo(phase_data.get("meminfo") or "")
     except (parse.ParseError, KeyError) as exc:
@@ -388,7 +403,9 @@ def _resources(raw, phase_data, settings, phase, units) -> list[dict]:
                 "slo_cpu_percent",
                 unit="%",
                 detail=f"{cpus} CPUs over {elapsed:.1f} s of {phase} runs: {busy} % busy, of which the "
-                f"load tool itself {tool_share} % (left out: it would not run on the host in production)",
+                f"load tool and the processes that started it {tool_share} % (left out: the measurement's own; in "
+                "production the load comes from elsewhere and Ansible runs on the control node)"
+                + _busiest_text(busiest, sum(delta), delta[7]),
             )
         )
         used = round(100 * (1 - memory["MemAvailable"] / memory["MemTotal"]), 1)

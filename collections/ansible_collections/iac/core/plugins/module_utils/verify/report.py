@@ -73,6 +73,18 @@ def table(checks: list[dict], width: int = 58) -> str:
     return "\n".join(lines)
 
 
+def failures(report: dict) -> str:
+    """One line per check that failed the gate: its value, its threshold and the measurement's detail, so the end
+    of a run (a CI log's last lines) says why, not only which."""
+    by_name = {item["name"]: item for item in report["checks"]}
+    lines = []
+    for name in report["failed"]:
+        item = by_name[name]
+        detail = f": {item['detail']}" if item.get("detail") else ""
+        lines.append(f"{name} = {value_text(item)} (needs {threshold_text(item)}){detail}")
+    return "\n".join(lines)
+
+
 def summary(report: dict) -> str:
     c = report["counts"]
     lines = [
@@ -81,7 +93,7 @@ def summary(report: dict) -> str:
         "",
         table(report["checks"]),
         "",
-        f"RESULT: FAIL ({', '.join(report['failed'])})" if report["failed"] else "RESULT: PASS",
+        f"RESULT: FAIL ({', '.join(report['failed'])})\n{failures(report)}" if report["failed"] else "RESULT: PASS",
     ]
     missing = [item["name"] for item in report["checks"] if item["status"] in NOT_CHECKED]
     if missing:
