@@ -87,6 +87,8 @@ def test_serves_under_gunicorn_with_json_logs_and_shared_metrics(
     assert any(r["path"] == "/api/health" and r["status"] == 200 for r in access)
     assert all(len(r["request_id"]) == 32 for r in access)
     assert any(r["logger"] == "gunicorn.error" and "Booting worker" in r["msg"] for r in records)
+    # The worker class asked for is the one that runs (gunicorn turns a sync worker with threads into gthread).
+    assert any(r["msg"].startswith(f"Using worker: {worker_class}") for r in records), records[:5]
     # No record at error level: the container's read-only root has no room for gunicorn's control socket, so
     # gunicorn.conf.py turns it off (it logged "Control server error" on every start before).
     assert not [r for r in records if r["level"] == "error"], records
