@@ -82,7 +82,9 @@ def k8s_apiserver_runs_here():
     """Whether this machine is a node of the project's cluster whose kube-apiserver runs (`make k8s`, not stopped
     by `make quiet`): verify then checks the API server's audit log too."""
     marker = yaml.safe_load((ROOT / "roles" / "verify" / "defaults" / "main.yml").read_text())["verify_k8s_marker"]
-    running = subprocess.run(["pgrep", "--exact", "kube-apiserver"], check=False, capture_output=True).returncode == 0
+    # As verify looks: an API server in this host's mount namespace, not one in a container on it.
+    probe = ["sh", "-c", "exec pgrep --ns $$ --nslist mnt --exact kube-apiserver"]
+    running = subprocess.run(probe, check=False, capture_output=True).returncode == 0
     return Path(marker).exists() and running
 
 
